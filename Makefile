@@ -1,0 +1,57 @@
+# Two commands on a fresh machine with only python3: `make test` and `make demo`.
+# Everything else (the virtualenv, Python packages, Debian tools) is installed on demand.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: test demo lint fuzz soak bench bench-quick system-deps clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.test-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e ".[test,dev-tools]"
+	touch $@
+
+$(VENV)/.bench-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e ".[test,bench,dev-tools]"
+	touch $@
+
+# Debian tools the tests and benchmarks drive: a real browser and a load generator.
+system-deps:
+	@missing=""; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v wrk >/dev/null || missing="$$missing wrk"; \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:$$missing"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+test: $(VENV)/.test-installed system-deps
+	$(BIN)/python -m pytest
+
+lint: $(VENV)/.test-installed
+	$(BIN)/ruff check .
+
+demo: $(VENV)/.test-installed
+	$(BIN)/python -m middleware serve recipes/demo/demo.ini --host $(HOST) --port $(PORT)
+
+fuzz: $(VENV)/.test-installed
+	HYPOTHESIS_PROFILE=deep $(BIN)/python -m pytest tests/adversarial
+
+soak: $(VENV)/.bench-installed system-deps
+	$(BIN)/python -m benchmarks.soak
+
+bench: $(VENV)/.bench-installed system-deps
+	$(BIN)/python -m benchmarks
+
+bench-quick: $(VENV)/.bench-installed system-deps
+	$(BIN)/python -m benchmarks --quick
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis
