@@ -132,16 +132,27 @@ class Pipeline:
         filter_contexts = list(getattr(context, "filter_contexts", ()))
         app_context = getattr(context, "app_context", context)
         pipeline = cls(app_context.create())
-        for filter_context in filter_contexts:
-            pipeline.layers.append(_layer_from_context(filter_context))
+        names = _pipeline_words(context, name)
+        for index, filter_context in enumerate(filter_contexts):
+            section = names[index] if len(names) == len(filter_contexts) else ""
+            pipeline.layers.append(_layer_from_context(filter_context, section))
         return pipeline
 
 
-def _layer_from_context(context: Any) -> Layer:
+def _pipeline_words(context: Any, name: str) -> list[str]:
+    """The filter names of a ``[pipeline:NAME]`` line (PasteDeploy does not keep them)."""
+    parser = getattr(getattr(context, "loader", None), "parser", None)
+    section = f"pipeline:{name}"
+    if parser is None or not parser.has_section(section):
+        return []
+    return parser.get(section, "pipeline").split()[:-1]
+
+
+def _layer_from_context(context: Any, section: str) -> Layer:
     """Turn a PasteDeploy filter context into a :class:`Layer` that builds it the same way."""
     factory = context.object
     global_conf = context.global_conf
-    name = context.name or context.entry_point_name or _factory_name(factory)
+    name = section or context.entry_point_name or _factory_name(factory)
 
     if context.protocol == "paste.filter_app_factory":
 

@@ -1,0 +1,116 @@
+"""Pipeline builder: order, repr with secrets masked, and from_ini == PasteDeploy loadapp."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+from paste.deploy import loadapp
+from paste_fixtures import Tag, hello_app
+
+from harness import make_environ, serve
+from middleware import Pipeline
+
+INI = textwrap.dedent("""
+    [pipeline:main]
+    pipeline = first second third hello
+
+    [filter:first]
+    paste.filter_app_factory = paste_fixtures:tag_factory
+    name = first
+    secret_key = env:PIPELINE_TEST_SECRET
+
+    [filter:second]
+    paste.filter_app_factory = paste_fixtures:tag_factory
+    name = second
+    loud = yes
+
+    [filter:third]
+    paste.filter_app_factory = paste_fixtures:tag_factory
+    name = third
+
+    [app:hello]
+    paste.app_factory = paste_fixtures:app_factory
+
+    [app:bare]
+    paste.app_factory = paste_fixtures:app_factory
+""")
+
+
+@pytest.fixture
+def ini(tmp_path, monkeypatch):
+    monkeypatch.setenv("PIPELINE_TEST_SECRET", "hunter2-very-secret")
+    path = tmp_path / "app.ini"
+    path.write_text(INI)
+    return path
+
+
+def layering(app):
+    """The chain of (type, name) from the outermost layer to the app."""
+    chain = []
+    while isinstance(app, Tag):
+        chain.append((type(app).__name__, app.name, app.loud, app.secret_key))
+        app = app.app
+    chain.append(app)
+    return chain
+
+
+def test_first_use_is_the_outermost_layer():
+    app = (Pipeline().use(Tag, name="outer").use(Tag, name="middle").use(Tag, name="inner")
+           .wrap(hello_app))
+    assert serve(app, make_environ()).body == b"hello outer,middle,inner"
+    assert app.name == "outer" and app.app.name == "middle"
+
+
+def test_wrap_returns_the_app_unchanged_for_an_empty_pipeline():
+    assert Pipeline().wrap(hello_app) is hello_app
+
+
+def test_use_returns_the_pipeline_and_refuses_non_callables():
+    pipeline = Pipeline()
+    assert pipeline.use(Tag) is pipeline
+    with pytest.raises(TypeError, match="factory"):
+        pipeline.use("not a factory")
+
+
+def test_wrap_without_an_app_is_an_error():
+    with pytest.raises(TypeError, match="app"):
+        Pipeline().use(Tag).wrap()
+
+
+def test_repr_lists_layers_outermost_first_with_secrets_masked():
+    pipeline = Pipeline().use(Tag, name="a", secret_key="hunter2").use(Tag, name="b")
+    text = repr(pipeline)
+    assert "hunter2" not in text
+    assert "secret_key='***'" in text
+    assert text.index("name='a'") < text.index("name='b'")
+    assert str(pipeline) == text
+
+
+def test_from_ini_builds_the_same_layering_as_paste_deploy_loadapp(ini):
+    loaded = loadapp(f"config:{ini}")
+    pipeline = Pipeline.from_ini(ini)
+    built = pipeline.wrap()
+    assert layering(built) == layering(loaded)
+    assert [layer[1] for layer in layering(built)[:-1]] == ["first", "second", "third"]
+    assert serve(built, make_environ()).body == serve(loaded, make_environ()).body
+
+
+def test_from_ini_resolves_env_secrets_and_masks_them_in_repr(ini):
+    pipeline = Pipeline.from_ini(ini)
+    assert pipeline.wrap().secret_key == "hunter2-very-secret"
+    text = repr(pipeline)
+    assert "hunter2" not in text and "secret_key='***'" in text
+    assert text.index("first(") < text.index("second(") < text.index("third(")
+
+
+def test_from_ini_loads_a_named_app_section(ini):
+    pipeline = Pipeline.from_ini(ini, name="bare")
+    assert len(pipeline) == 0
+    assert pipeline.wrap() is hello_app
+
+
+def test_a_bad_option_in_the_ini_names_filter_and_file(ini):
+    ini.write_text(INI.replace("loud = yes", "loud = maybe"))
+    with pytest.raises(ValueError, match=r"filter 'tag' in .*app.ini: option 'loud'"):
+        loadapp(f"config:{ini}")
