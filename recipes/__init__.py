@@ -1,0 +1,1 @@
+"""Tested, copy-able setups: see each folder's README."""

@@ -1,0 +1,1 @@
+"""The demo stack served by ``make demo``."""

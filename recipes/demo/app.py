@@ -1,0 +1,113 @@
+"""The demo app: a page, a JSON endpoint, a streamed response, a route that raises.
+
+It is a plain WSGI app (no framework) so every middleware's effect is visible: the session
+counter on the page, compressed responses, the login on ``/private``, the error page on ``/boom``.
+
+``app_factory`` is its PasteDeploy entry (``paste.app_factory = recipes.demo.app:app_factory``);
+with ``htpasswd = PATH`` it creates that file on first run with a user ``demo`` and a random
+password, printed once to the console.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import secrets
+import time
+
+import bcrypt
+from werkzeug.wrappers import Request, Response
+
+PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>wsgi-middleware-suite demo</title>
+<style>body{{font:16px/1.5 system-ui,sans-serif;max-width:44rem;margin:2rem auto;padding:0 1rem}}
+code{{background:#f3f3f3;padding:0 .2em}}li{{margin:.3em 0}}</style></head>
+<body><h1>wsgi-middleware-suite demo</h1>
+<p>You have seen this page <strong id="visits">{visits}</strong> time(s) in this session.</p>
+<p>Signed in as: <strong id="user">{user}</strong></p>
+<ul>
+<li><a href="/api">/api</a>: JSON, compressed when your client accepts it</li>
+<li><a href="/stream">/stream</a>: a streamed response, compressed chunk by chunk</li>
+<li><a href="/private">/private</a>: needs a login (see the console for the password)</li>
+<li><a href="/boom">/boom</a>: raises an exception: you get the error page, not a traceback</li>
+<li><a href="/missing">/missing</a>: a 404 page</li>
+</ul>
+{filler}
+</body></html>
+"""
+
+
+def _session(environ):
+    return environ.get("middleware.session")
+
+
+def index(request: Request) -> Response:
+    session = _session(request.environ)
+    visits = 0
+    if session is not None:
+        session["visits"] = visits = session.get("visits", 0) + 1
+    user = html.escape(request.environ.get("REMOTE_USER") or "nobody")
+    # Enough text that compression has something to do on the home page too.
+    filler = "<p hidden>" + "demo " * 200 + "</p>"
+    return Response(PAGE.format(visits=visits, user=user, filler=filler), mimetype="text/html")
+
+
+def api(request: Request) -> Response:
+    data = {"time": time.time(), "user": request.environ.get("REMOTE_USER"),
+            "items": [{"id": i, "name": f"item {i}"} for i in range(50)]}
+    return Response(json.dumps(data), mimetype="application/json")
+
+
+def stream(request: Request) -> Response:
+    def events():
+        for i in range(10):
+            yield f"data: event {i}\n\n"
+            time.sleep(0.2)
+    return Response(events(), mimetype="text/event-stream")
+
+
+def private(request: Request) -> Response:
+    user = html.escape(request.environ.get("REMOTE_USER") or "nobody")
+    return Response(f"<!doctype html><title>private</title><p>Hello {user}.</p>",
+                    mimetype="text/html")
+
+
+def boom(request: Request) -> Response:
+    password = "must-never-be-shown"  # noqa: F841 - the error page must not leak locals
+    raise RuntimeError("the demo route /boom raises on purpose")
+
+
+ROUTES = {"/": index, "/api": api, "/stream": stream, "/private": private, "/boom": boom}
+
+
+def application(environ, start_response):
+    """The demo WSGI app."""
+    request = Request(environ)
+    view = ROUTES.get(request.path)
+    if view is None:
+        response = Response("Not Found", status=404, mimetype="text/plain")
+    else:
+        response = view(request)
+    return response(environ, start_response)
+
+
+def ensure_htpasswd(path: str, user: str = "demo") -> None:
+    """Create ``path`` with ``user`` and a random password, printed once, if it is missing."""
+    if os.path.exists(path):
+        return
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    password = secrets.token_urlsafe(12)
+    hashed = bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=10)).decode()
+    with open(path, "w") as file:
+        file.write(f"{user}:{hashed}\n")
+    print(f"\n  Demo login created: user {user!r}, password {password!r} (in {path})\n",
+          flush=True)
+
+
+def app_factory(global_conf, htpasswd: str = "", **local_conf):
+    """PasteDeploy ``paste.app_factory``."""
+    if htpasswd:
+        here = global_conf.get("here", ".")
+        ensure_htpasswd(htpasswd if os.path.isabs(htpasswd) else os.path.join(here, htpasswd))
+    return application
