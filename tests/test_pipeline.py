@@ -6,10 +6,10 @@ import textwrap
 
 import pytest
 from paste.deploy import loadapp
-from paste_fixtures import Tag, hello_app
 
 from harness import make_environ, serve
 from middleware import Pipeline
+from paste_fixtures import Tag, hello_app
 
 INI = textwrap.dedent("""
     [pipeline:main]
