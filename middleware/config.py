@@ -131,12 +131,10 @@ def resolve_env(value: str, option: str) -> str:
         return value
     name = value[4:].strip()
     if not name:
-        raise ValueError(f"option {option!r}: 'env:' must be followed by a variable name")
+        raise ValueError("'env:' must be followed by an environment variable name")
     resolved = os.environ.get(name, "")
     if not resolved:
-        raise ValueError(
-            f"option {option!r} reads the environment variable {name}, which is not set or empty"
-        )
+        raise ValueError(f"the environment variable {name} is not set or empty")
     return resolved
 
 
@@ -160,8 +158,12 @@ def coerce_options(spec: Mapping[str, Converter], local_conf: Mapping[str, str],
             raise ValueError(f"{place}: unknown option {key!r} (known options: {known})")
         converter = spec[key]
         try:
-            value = converter(resolve_env(raw, key))
+            resolved = resolve_env(raw, key) if isinstance(raw, str) else raw
+            value = converter(resolved) if isinstance(resolved, str) else resolved
         except ValueError as exc:
+            if raw.startswith("env:") and "environment variable" not in str(exc):
+                # The value came from the environment: it may be a secret, never echo it.
+                exc = ValueError(f"the value of {raw[4:].strip()} is not valid here")
             raise ValueError(f"{place}: option {key!r}: {exc}") from None
         if converter is as_path and value and not os.path.isabs(value) and global_conf.get("here"):
             value = os.path.join(global_conf["here"], value)
