@@ -21,11 +21,13 @@ $(VENV)/.bench-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e ".[test,bench,dev-tools]"
 	touch $@
 
-# Debian tools the tests and benchmarks drive: a real browser and a load generator.
+# Debian tools the tests and benchmarks drive: a real browser, a load generator, and Apache's
+# htpasswd (the auth tests read files written by the real tool).
 system-deps:
 	@missing=""; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	command -v wrk >/dev/null || missing="$$missing wrk"; \
+	command -v htpasswd >/dev/null || missing="$$missing apache2-utils"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing Debian packages:$$missing"; \
 		if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \

@@ -221,6 +221,9 @@ class Response:
         size = sum(map(len, read))
         iterator = iter(self._rest)
         self._written, self._head, self._rest = [], read, iterator
+        if size > limit:
+            # Already past the limit: pulling another chunk would only delay a stream.
+            raise BodyTooLarge(limit)
         for chunk in iterator:
             read.append(chunk)
             size += len(chunk)

@@ -1,0 +1,377 @@
+"""The authentication middleware: who is calling, and may they reach this path?
+
+See :mod:`middleware.auth` for the user guide. Order of checks for each request:
+
+1. The built-in login form's own routes (``login_url``, ``logout_url``).
+2. Public requests (``public_paths``, ``public_methods``, ``allow``) go to the application
+   untouched: the cost is one cached path lookup.
+3. A trusted proxy's user header (only from ``trusted_proxies``).
+4. ``Authorization`` (and custom token headers): the first backend that recognises the
+   credentials decides; a recently verified credential is let through at once, anything else
+   passes the throttle (429) and then the full check (401 on failure, 400 if malformed).
+5. The identity kept in the session by the login form.
+6. Nobody: a 303 to ``login_url`` for browsers, else 401 with one challenge per backend
+   (no ``Basic`` challenge for XHR/``fetch`` clients, so no browser dialog pops up).
+
+An identified request gets ``REMOTE_USER``, ``AUTH_TYPE`` and ``middleware.identity``, then
+``authorize(identity, environ)`` may still answer 403.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+import posixpath
+import re
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from werkzeug.datastructures import MIMEAccept
+from werkzeug.http import parse_accept_header
+
+from middleware.config import (
+    as_bool,
+    as_int,
+    as_list,
+    as_optional,
+    as_path,
+    as_seconds,
+    as_str,
+    filter_app_factory,
+)
+from middleware.wsgi import simple_response
+
+from .base import Identity, MalformedCredentials, quote_param
+from .basic import BasicAuth
+from .bearer import BearerTokenAuth
+from .login import LoginForm, session_identity
+from .paths import PublicPaths, safe_next
+from .throttle import Throttle, ThrottleUnavailable
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+__all__ = ["IDENTITY_KEY", "AuthMiddleware", "filter_factory"]
+
+IDENTITY_KEY = "middleware.identity"
+log = logging.getLogger("middleware.auth")
+_HEADER_NAME = re.compile(r"^[A-Za-z0-9-]+$")
+
+
+class AuthMiddleware:
+    """Require an identity for every request except public ones.
+
+    :param app: the WSGI application to protect.
+    :param backends: authentication backends, tried in order (:class:`BasicAuth`,
+        :class:`BearerTokenAuth`, or any object with the backend methods of :mod:`.base`).
+    :param realm: the realm of the challenges and the login page's title.
+    :param public_paths: paths that need no login: exact (``/health``) or subtrees
+        (``/static/*``), matched on whole, normalised segments (see :mod:`.paths`).
+    :param login_url: an application path (``/login``); browsers without an identity are
+        redirected there with a safe ``next``. Needs ``SessionMiddleware`` outside this one.
+    :param logout_url: the logout route of the built-in form; defaults to ``logout`` beside
+        ``login_url``.
+    :param login_form: serve the built-in login form at ``login_url`` (``False``: the
+        application serves its own page and calls :func:`middleware.auth.login`).
+    :param allow: ``allow(environ) -> bool``; ``True`` makes the request public.
+    :param authorize: ``authorize(identity, environ) -> bool``; ``False`` answers 403.
+    :param public_methods: request methods that need no login (e.g. ``("OPTIONS",)`` for
+        CORS preflight requests, which never carry credentials).
+    :param throttle: a :class:`Throttle`, ``"memory"`` (the default), a ``redis://`` URL for a
+        shared counter, or ``None`` to turn brute-force protection off.
+    :param trusted_proxies: addresses or networks whose ``remote_user_header`` is believed.
+    :param remote_user_header: the header a trusted proxy names the user in (e.g.
+        ``"X-Remote-User"``); from anyone else it is removed from the environ.
+    :param max_header_length: longest ``Authorization`` header accepted (longer: 400).
+    """
+
+    def __init__(self, app: WSGIApplication, backends: Sequence[Any], realm: str = "Restricted",
+                 public_paths: Iterable[str] = (), login_url: str | None = None, *,
+                 logout_url: str | None = None, login_form: bool = True,
+                 allow: Callable[[WSGIEnvironment], bool] | None = None,
+                 authorize: Callable[[Identity, WSGIEnvironment], bool] | None = None,
+                 public_methods: Iterable[str] = (), throttle: Throttle | str | None = "memory",
+                 trusted_proxies: Iterable[str] = (), remote_user_header: str | None = None,
+                 max_header_length: int = 8192) -> None:
+        if not callable(app):
+            raise TypeError("app must be a WSGI callable")
+        if isinstance(backends, (str, bytes)) or not isinstance(backends, Iterable):
+            raise TypeError("backends must be a list of backends, e.g. [BasicAuth(...)]")
+        self.backends = list(backends)
+        for backend in self.backends:
+            if not all(hasattr(backend, m) for m in ("extract", "cached", "authenticate")):
+                raise TypeError(f"backends: {backend!r} is not an authentication backend")
+        if not self.backends and login_url is None:
+            raise ValueError("backends must name at least one backend")
+        if not isinstance(realm, str) or not realm:
+            raise ValueError("realm must be a non-empty string")
+        try:
+            quote_param(realm)
+        except ValueError as exc:
+            raise ValueError(f"realm: {exc}") from None
+        for name, url in (("login_url", login_url), ("logout_url", logout_url)):
+            if url is not None and (not isinstance(url, str) or safe_next(url, "") != url
+                                    or "?" in url):
+                raise ValueError(f"{name} must be an application path such as '/login'")
+        for name, func in (("allow", allow), ("authorize", authorize)):
+            if func is not None and not callable(func):
+                raise TypeError(f"{name} must be a callable")
+        if throttle is not None and not isinstance(throttle, Throttle):
+            if not isinstance(throttle, str):
+                raise TypeError("throttle must be a Throttle, 'memory', a redis:// URL or None")
+            throttle = Throttle(throttle)
+        try:
+            proxies = tuple(ipaddress.ip_network(p, strict=False) for p in trusted_proxies)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"trusted_proxies: {exc}") from None
+        if remote_user_header is not None:
+            if not isinstance(remote_user_header, str) or not _HEADER_NAME.match(
+                    remote_user_header):
+                raise ValueError("remote_user_header must be a header name such as "
+                                 "'X-Remote-User'")
+            if not proxies:
+                raise ValueError("remote_user_header needs trusted_proxies: any client could "
+                                 "send the header")
+        if not isinstance(max_header_length, int) or max_header_length < 256:
+            raise ValueError("max_header_length must be an integer >= 256")
+        self.app = app
+        self.realm = realm
+        self.public_paths = PublicPaths(public_paths)
+        self.login_url = login_url
+        if login_url is not None and login_form and logout_url is None:
+            logout_url = posixpath.join(posixpath.dirname(login_url), "logout")
+        self.logout_url = logout_url
+        self.login_form = login_form
+        self.allow = allow
+        self.authorize = authorize
+        self.public_methods = frozenset(m.upper() for m in public_methods)
+        self.throttle = throttle
+        self.trusted_proxies = proxies
+        self.remote_user_header = remote_user_header
+        self._proxy_key = ("HTTP_" + remote_user_header.upper().replace("-", "_")
+                           if remote_user_header else None)
+        self.max_header_length = max_header_length
+        self._form = LoginForm(self) if login_url is not None and login_form else None
+        self._routes = frozenset(u for u in (login_url, logout_url) if u is not None)
+
+    # -- the request ---------------------------------------------------------------------
+
+    def __call__(self, environ: WSGIEnvironment,
+                 start_response: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO") or "/"
+        proxy_user = None
+        if self._proxy_key is not None:
+            proxy_user = environ.pop(self._proxy_key, None)
+        if path in self._routes:
+            if self._form is not None:
+                return self._form(environ, start_response, path)
+            return self.app(environ, start_response)
+        if (self.public_paths and self.public_paths.match(path)) or (
+                environ.get("REQUEST_METHOD") in self.public_methods) or (
+                self.allow is not None and self.allow(environ)):
+            return self.app(environ, start_response)
+
+        identity = None
+        if self._proxy_key is not None and proxy_user and self._from_trusted_proxy(environ):
+            identity = Identity(proxy_user, "Proxy")
+        if identity is None:
+            outcome = self._from_credentials(environ, start_response)
+            if isinstance(outcome, Identity):
+                identity = outcome
+            elif outcome is not None:
+                return outcome
+        if identity is None and "middleware.session" in environ:
+            identity = session_identity(environ, self.backends)
+        if identity is None:
+            return self.challenge(environ, start_response)
+        if self.authorize is not None and not self.authorize(identity, environ):
+            return self._respond(environ, start_response, "403 Forbidden", "forbidden",
+                                 "You may not access this page.")
+        environ["REMOTE_USER"] = identity.user
+        environ["AUTH_TYPE"] = identity.scheme
+        environ[IDENTITY_KEY] = identity
+        return self.app(environ, start_response)
+
+    def _from_credentials(self, environ: WSGIEnvironment, start_response: StartResponse):
+        """An Identity, ``None`` (no credentials), or a finished error response."""
+        header = environ.get("HTTP_AUTHORIZATION")
+        if header is not None and len(header) > self.max_header_length:
+            return self._respond(environ, start_response, "400 Bad Request", "bad_request",
+                                 "The Authorization header is too long.")
+        for backend in self.backends:
+            try:
+                credentials = backend.extract(environ)
+            except MalformedCredentials as exc:
+                return self._respond(environ, start_response, "400 Bad Request",
+                                     "bad_request", f"Malformed credentials: {exc}.")
+            if credentials is None:
+                continue
+            identity = backend.cached(credentials)
+            if identity is not None:
+                return identity
+            address = environ.get("REMOTE_ADDR")
+            refused = self._throttled(environ, start_response, address, credentials.user)
+            if refused is not None:
+                return refused
+            identity = backend.authenticate(credentials)
+            if identity is not None:
+                return identity
+            log.info("failed %s authentication for user %r from %s", credentials.scheme,
+                     credentials.user, address)
+            if self.throttle is not None:
+                self.throttle.failure(address, credentials.user)
+            return self.challenge(environ, start_response, failed=backend)
+        return None
+
+    def _throttled(self, environ, start_response, address, user):
+        """A 429 (or 503) response when the throttle refuses, else ``None``."""
+        if self.throttle is None:
+            return None
+        try:
+            wait = self.throttle.retry_after(address, user)
+        except ThrottleUnavailable:
+            return self._respond(environ, start_response, "503 Service Unavailable",
+                                 "unavailable", "Login is unavailable; try again later.")
+        if not wait:
+            return None
+        log.warning("login throttled for user %r from %s (%d s)", user, address, wait)
+        return self._respond(environ, start_response, "429 Too Many Requests",
+                             "too_many_attempts", "Too many failed attempts; try again later.",
+                             [("Retry-After", str(wait))])
+
+    def _from_trusted_proxy(self, environ: WSGIEnvironment) -> bool:
+        # ProxyFix rewrites REMOTE_ADDR to the client; the proxy is the original peer.
+        original = environ.get("werkzeug.proxy_fix.orig") or {}
+        peer = original.get("REMOTE_ADDR") or environ.get("REMOTE_ADDR") or ""
+        try:
+            address = ipaddress.ip_address(peer)
+        except ValueError:
+            return False
+        return any(address in network for network in self.trusted_proxies)
+
+    # -- responses -----------------------------------------------------------------------
+
+    def challenge(self, environ: WSGIEnvironment, start_response: StartResponse,
+                  failed: Any = None) -> Iterable[bytes]:
+        """Ask for credentials: a redirect to the login page, or a 401 with challenges.
+
+        ``failed`` is the backend whose credentials were just refused: its challenge carries
+        ``error="invalid_token"`` where the scheme defines one (RFC 6750).
+        """
+        kind = client_kind(environ)
+        if kind == "browser" and self.login_url is not None and failed is None:
+            target = request_path(environ)
+            location = (environ.get("SCRIPT_NAME", "") + self.login_url + "?next="
+                        + quote(safe_next(target), safe=""))
+            return simple_response(start_response, "303 See Other", b"See Other\n",
+                                   headers=[("Location", location),
+                                            ("Cache-Control", "no-store")])
+        headers = []
+        # A Basic challenge makes the browser pop its password dialog over the page that
+        # made the XHR/fetch call: those clients (and JSON ones) get the other challenges.
+        no_basic = kind == "xhr" or wants_json(environ)
+        for backend in self.backends:
+            if no_basic and getattr(backend, "scheme", "") == "Basic":
+                continue
+            make = getattr(backend, "challenge", None)
+            value = make(self.realm, "invalid_token" if backend is failed else None) if make else None
+            if value:
+                headers.append(("WWW-Authenticate", value))
+        return self._respond(environ, start_response, "401 Unauthorized", "unauthorized",
+                             "Authentication required.", headers)
+
+    def _respond(self, environ, start_response, status, code, message, headers=()):
+        headers = [*headers, ("Cache-Control", "no-store")]
+        if wants_json(environ):
+            body = json.dumps({"error": code, "message": message}).encode()
+            return simple_response(start_response, status, body, "application/json", headers)
+        return simple_response(start_response, status, f"{status}\n{message}\n".encode(),
+                               headers=headers)
+
+    def __repr__(self) -> str:
+        return (f"AuthMiddleware({self.app!r}, backends={self.backends!r}, "
+                f"realm={self.realm!r}, public_paths={self.public_paths.patterns!r}, "
+                f"login_url={self.login_url!r})")
+
+
+def client_kind(environ: WSGIEnvironment) -> str:
+    """``"xhr"`` (script in a page), ``"browser"`` (a page navigation) or ``"other"``."""
+    if environ.get("HTTP_X_REQUESTED_WITH", "").lower() == "xmlhttprequest":
+        return "xhr"
+    mode = environ.get("HTTP_SEC_FETCH_MODE")
+    if mode is not None and mode != "navigate":
+        return "xhr"
+    if "text/html" in environ.get("HTTP_ACCEPT", ""):
+        return "browser"
+    return "other"
+
+
+def wants_json(environ: WSGIEnvironment) -> bool:
+    """Whether the client prefers JSON to HTML and plain text."""
+    accept = environ.get("HTTP_ACCEPT", "")
+    if "json" not in accept:
+        return False
+    best = parse_accept_header(accept, MIMEAccept).best_match(
+        ["text/plain", "text/html", "application/json"])
+    return best == "application/json"
+
+
+def request_path(environ: WSGIEnvironment) -> str:
+    """The request's path and query, percent-encoded, as a same-origin relative URL."""
+    raw = (environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")).encode("latin-1",
+                                                                          "replace")
+    path = quote(raw, safe="/:@!$&'()*+,;=-._~")
+    query = environ.get("QUERY_STRING")
+    return f"{path}?{query}" if query else path
+
+
+# -- PasteDeploy ---------------------------------------------------------------------------
+
+def _build(options: dict[str, Any]) -> dict[str, Any]:
+    backends: list[Any] = []
+    basic = {k: options.pop(k) for k in ("cache_ttl", "reload_interval") if k in options}
+    htpasswd = options.pop("htpasswd", None)
+    if htpasswd:
+        backends.append(BasicAuth(htpasswd=htpasswd, **basic))
+    tokens = options.pop("bearer_tokens", None)
+    if tokens:
+        mapping = {}
+        for item in tokens:
+            user, sep, token = item.partition(":")
+            if not sep or not user or not token:
+                raise ValueError("filter 'auth': bearer_tokens entries read 'user:token' or "
+                                 "'user:sha256:<hex>'")
+            mapping[token.strip()] = user.strip()
+        backends.append(BearerTokenAuth(tokens=mapping))
+    throttle = {k: options.pop(k) for k in ("max_failures", "throttle_window") if k in options}
+    store = options.pop("throttle_store", "memory")
+    if not options.pop("throttle", True):
+        options["throttle"] = None
+    else:
+        options["throttle"] = Throttle(store, max_failures=throttle.get("max_failures", 10),
+                                       window=throttle.get("throttle_window", 300))
+    options["backends"] = backends
+    return options
+
+
+filter_factory = filter_app_factory(AuthMiddleware, {
+    "htpasswd": as_path,
+    "bearer_tokens": as_list,
+    "realm": as_str,
+    "public_paths": as_list,
+    "public_methods": as_list,
+    "login_url": as_optional(as_str),
+    "logout_url": as_optional(as_str),
+    "login_form": as_bool,
+    "cache_ttl": as_seconds,
+    "reload_interval": as_seconds,
+    "throttle": as_bool,
+    "throttle_store": as_str,
+    "max_failures": as_int,
+    "throttle_window": as_seconds,
+    "trusted_proxies": as_list,
+    "remote_user_header": as_optional(as_str),
+    "max_header_length": as_int,
+}, name="auth", build=_build)
