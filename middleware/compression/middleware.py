@@ -1,0 +1,314 @@
+"""The :class:`CompressionMiddleware` class (see the package docstring for the user guide)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from functools import lru_cache, partial
+from typing import TYPE_CHECKING, Any
+
+from werkzeug.datastructures import Headers
+
+from middleware.wsgi import Body, Response, call_app, hook_start_response, simple_response
+
+from .encoders import KNOWN, Encoder, Stream, available, make_encoder
+from .negotiation import negotiate
+from .request_body import RequestRejected, decode_request
+from .rules import (
+    DEFAULT_MIME_TYPES,
+    MimeTypes,
+    add_vary,
+    forbids_transform,
+    header_fields,
+    weaken_etag,
+)
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+__all__ = ["DISABLE_KEY", "ENCODING_KEY", "CompressionMiddleware"]
+
+#: Set this environ key to a true value (before or while the app answers) to skip compression.
+DISABLE_KEY = "middleware.compression.disable"
+#: The middleware records the coding it applied to the response here.
+ENCODING_KEY = "middleware.compression.encoding"
+
+
+def _check_int(name: str, value: object, low: int, high: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    if value < low or (high is not None and value > high):
+        bound = f"between {low} and {high}" if high is not None else f"at least {low}"
+        raise ValueError(f"{name} must be {bound}, got {value}")
+    return value
+
+
+def _check_strings(name: str, value: object) -> tuple[str, ...]:
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise TypeError(f"{name} must be a list of strings, got {value!r}")
+    items = tuple(value)
+    for item in items:
+        if not isinstance(item, str):
+            raise TypeError(f"{name} must contain strings, got {item!r}")
+    return items
+
+
+class CompressionMiddleware:
+    """Compress responses with brotli, zstd or gzip, as the client accepts.
+
+    :param app: the WSGI application to wrap.
+    :param encodings: codings to offer, in server preference order; any of ``"br"``,
+        ``"zstd"``, ``"gzip"`` and ``"deflate"``. ``zstd`` is skipped when the ``zstandard``
+        package is not installed.
+    :param min_size: bodies of known length below this many bytes are sent as they are.
+    :param gzip_level: zlib level for ``gzip`` and ``deflate``, 1..9.
+    :param brotli_quality: brotli quality, 0..11 (streams use at least 2).
+    :param zstd_level: zstd level, 1..19 (higher levels make windows browsers refuse).
+    :param mime_types: media type patterns to compress: ``type/subtype``, ``type/*``,
+        ``type/*+suffix`` (default: text, JSON, JavaScript, XML, SVG, wasm, fonts that are not
+        compressed already).
+    :param exclude_paths: ``PATH_INFO`` values never compressed; ``"/events"`` also covers
+        ``"/events/..."``.
+    :param decompress_requests: decode request bodies sent with ``Content-Encoding``
+        (``gzip``, ``br``, ``zstd``, ``deflate``) before the application reads them.
+    :param max_decompressed_size: largest decoded request body, in bytes; larger gets 413.
+
+    Usage::
+
+        app = CompressionMiddleware(app, min_size=1024, exclude_paths=["/downloads"])
+    """
+
+    def __init__(self, app: WSGIApplication, encodings: Iterable[str] = ("br", "zstd", "gzip"),
+                 min_size: int = 500, gzip_level: int = 6, brotli_quality: int = 4,
+                 zstd_level: int = 3, mime_types: Iterable[str] = DEFAULT_MIME_TYPES,
+                 exclude_paths: Iterable[str] = (), decompress_requests: bool = False,
+                 max_decompressed_size: int = 10 * 1024 * 1024) -> None:
+        if not callable(app):
+            raise TypeError("app must be a WSGI callable")
+        self.app = app
+        self.min_size = _check_int("min_size", min_size, 0)
+        self.gzip_level = _check_int("gzip_level", gzip_level, 1, 9)
+        self.brotli_quality = _check_int("brotli_quality", brotli_quality, 0, 11)
+        self.zstd_level = _check_int("zstd_level", zstd_level, 1, 19)
+        self.max_decompressed_size = _check_int("max_decompressed_size",
+                                                max_decompressed_size, 1)
+        if not isinstance(decompress_requests, bool):
+            raise TypeError("decompress_requests must be a bool")
+        self.decompress_requests = decompress_requests
+        self.encodings = self._usable_encodings(_check_strings("encodings", encodings))
+        self.mime_types = _check_strings("mime_types", mime_types)
+        self._mime = MimeTypes(self.mime_types)
+        self.exclude_paths = _check_strings("exclude_paths", exclude_paths)
+        for path in self.exclude_paths:
+            if not path.startswith("/"):
+                raise ValueError(f"exclude_paths: {path!r} must start with '/'")
+        self._excluded_prefixes = tuple(p.rstrip("/") + "/" for p in self.exclude_paths)
+        self._encoders: dict[str, Encoder] = {
+            name: make_encoder(name, gzip_level=gzip_level, brotli_quality=brotli_quality,
+                               zstd_level=zstd_level)
+            for name in self.encodings
+        }
+        # Clients send a handful of distinct headers: parse each once.
+        self._negotiate: Callable[[str | None], str | None] = lru_cache(maxsize=256)(
+            partial(negotiate, encodings=self.encodings))
+
+    @staticmethod
+    def _usable_encodings(names: tuple[str, ...]) -> tuple[str, ...]:
+        wanted: list[str] = []
+        for name in names:
+            name = name.strip().lower()
+            if name not in KNOWN:
+                raise ValueError(f"encodings: unknown coding {name!r} "
+                                 f"(known: {', '.join(KNOWN)})")
+            if name not in wanted:
+                wanted.append(name)
+        usable = tuple(name for name in wanted if name in available())
+        if not usable:
+            raise ValueError(f"encodings: none of {list(names)!r} is usable here "
+                             "(zstd needs the 'zstandard' package)")
+        return usable
+
+    def __repr__(self) -> str:
+        return (f"CompressionMiddleware(encodings={self.encodings!r}, "
+                f"min_size={self.min_size!r})")
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        if self.decompress_requests and "HTTP_CONTENT_ENCODING" in environ:
+            return self._with_decoded_request(environ, start_response)
+        return self._respond(environ, start_response)
+
+    def _respond(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        if environ.get(DISABLE_KEY) or self._is_excluded(environ.get("PATH_INFO", "")):
+            return self.app(environ, start_response)
+        coding = self._negotiate(environ.get("HTTP_ACCEPT_ENCODING"))
+        if coding is None or environ.get("REQUEST_METHOD") == "HEAD":
+            # Nothing to encode: only headers change, so the body is never wrapped.
+            hook = partial(self._headers_only, environ, coding)
+            return self.app(environ, hook_start_response(start_response, hook))
+        return self._compressed(environ, start_response, coding)
+
+    def _with_decoded_request(self, environ: WSGIEnvironment,
+                              start_response: StartResponse) -> Iterable[bytes]:
+        """Decode the request body first (or refuse it), then answer as usual."""
+        try:
+            decoded = decode_request(environ, self.max_decompressed_size)
+        except RequestRejected as rejected:
+            return simple_response(start_response, rejected.status,
+                                   rejected.message.encode() + b"\n", headers=rejected.headers)
+        if decoded is None:
+            return self._respond(environ, start_response)
+        try:
+            inner = self._respond(environ, start_response)
+        except BaseException:
+            decoded.close()
+            raise
+        return Body(inner, inner, decoded)  # removes the spooled file with the response
+
+    def _is_excluded(self, path: str) -> bool:
+        return bool(self.exclude_paths) and (
+            path in self.exclude_paths or path.startswith(self._excluded_prefixes))
+
+    @staticmethod
+    def _opted_out(environ: WSGIEnvironment, headers: Headers, fields: dict[str, str]) -> bool:
+        """The app's per-response opt-out: ``Content-Encoding: identity`` or the environ flag."""
+        encoding = fields.get("content-encoding")
+        if encoding is not None and encoding.strip().lower() == "identity":
+            del headers["Content-Encoding"]
+            return True
+        return bool(environ.get(DISABLE_KEY))
+
+    def _eligible(self, code: int, fields: dict[str, str]) -> bool:
+        """Whether a response of this status and headers may be compressed at all."""
+        if code < 200 or code in (204, 206) or "content-range" in fields:
+            return False
+        if "content-encoding" in fields or forbids_transform(fields.get("cache-control")):
+            return False
+        if code == 304:  # carries no body, and often no Content-Type
+            return "content-type" not in fields or fields["content-type"] in self._mime
+        return fields.get("content-type") in self._mime
+
+    def _too_small(self, fields: dict[str, str]) -> bool:
+        length = fields.get("content-length")
+        if length is None or not length.isdigit():
+            return False
+        return int(length) < self.min_size
+
+    @staticmethod
+    def _vary(headers: Headers, fields: dict[str, str]) -> None:
+        if "vary" in fields:
+            add_vary(headers)
+        else:
+            headers.add("Vary", "Accept-Encoding")
+
+    @staticmethod
+    def _weaken(headers: Headers, fields: dict[str, str]) -> None:
+        etag = fields.get("etag")
+        if etag is not None and not etag.startswith("W/"):
+            weaken_etag(headers)
+
+    def _headers_only(self, environ: WSGIEnvironment, coding: str | None, status: str,
+                      headers: Headers) -> str:
+        """Header rules for responses that will not be encoded (identity requests, HEAD).
+
+        ``Vary`` still tells caches that another client may get an encoded variant. A HEAD
+        response (or a 304) gets the weak ``ETag`` its GET would carry, so caches holding the
+        encoded response do not take it as a changed resource.
+        """
+        fields = header_fields(headers)
+        if self._opted_out(environ, headers, fields):
+            return status
+        if not self._eligible(int(status[:3]), fields):
+            return status
+        self._vary(headers, fields)
+        if coding is not None and not self._too_small(fields):
+            self._weaken(headers, fields)
+        return status
+
+    def _compressed(self, environ: WSGIEnvironment, start_response: StartResponse,
+                    coding: str) -> Iterable[bytes]:
+        """Run the app with its response captured, and encode the body if the rules allow."""
+        calls: list[bool] = []
+        restarted: list[bool] = []
+
+        def observed(status: str, headers: list[tuple[str, str]], exc_info: Any = None):
+            # A second call is the app restarting the response with exc_info after we sent
+            # ours: the server now has the app's headers, without our Content-Encoding.
+            if calls:
+                restarted.append(True)
+            calls.append(True)
+            return start_response(status, headers, exc_info)
+
+        response = call_app(self.app, environ, observed)
+        headers = response.headers
+        fields = header_fields(headers)
+        if self._opted_out(environ, headers, fields):
+            return response.send()
+        code = response.status_code
+        if not self._eligible(code, fields):
+            return response.send()
+        self._vary(headers, fields)
+        if code == 304 or self._too_small(fields):
+            if code == 304:
+                self._weaken(headers, fields)
+            return response.send()
+        known = response.known_body()
+        if known is not None:
+            return self._one_shot(environ, response, fields, coding, known)
+        # A body whose length the app knew up front is a download, not a live feed: chunks
+        # need no flush (each costs a few bytes), the compressor fills its blocks instead.
+        live = "content-length" not in fields and not self._is_file(environ, response)
+        if not live:
+            del headers["Content-Length"]
+        self._mark_encoded(environ, headers, fields, coding)
+        stream = self._encoders[coding].stream(flush=live)
+        return response.send(partial(_encode_stream, stream, restarted))
+
+    def _one_shot(self, environ: WSGIEnvironment, response: Response, fields: dict[str, str],
+                  coding: str, chunks: list[bytes]) -> Iterable[bytes]:
+        """Encode a body held in memory; keep the original when it is small or would grow."""
+        data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        if len(data) < self.min_size:
+            return response.send()
+        encoded = self._encoders[coding].compress(data)
+        if len(encoded) >= len(data):
+            return response.send()
+        headers = response.headers
+        if "content-length" in fields:
+            headers["Content-Length"] = str(len(encoded))
+        else:
+            headers.add("Content-Length", str(len(encoded)))
+        self._mark_encoded(environ, headers, fields, coding)
+        response.replace_body([encoded])
+        return response.send()
+
+    def _mark_encoded(self, environ: WSGIEnvironment, headers: Headers, fields: dict[str, str],
+                      coding: str) -> None:
+        headers.add("Content-Encoding", coding)  # there was none: the rules checked
+        self._weaken(headers, fields)
+        if "accept-ranges" in fields:
+            # Byte ranges would point into the encoded body: no range support on this variant.
+            del headers["Accept-Ranges"]
+        environ[ENCODING_KEY] = coding
+
+    @staticmethod
+    def _is_file(environ: WSGIEnvironment, response: Response) -> bool:
+        """Whether the body is a ``wsgi.file_wrapper``."""
+        wrapper = environ.get("wsgi.file_wrapper")
+        return isinstance(wrapper, type) and isinstance(response.app_iter, wrapper)
+
+
+def _encode_stream(stream: Stream, restarted: list[bool],
+                   chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """Encode each chunk as it comes (flushed, unless the stream says otherwise).
+
+    An empty chunk yields an empty chunk, so the server sees every block boundary the app
+    made (PEP 3333). If the app restarted the response with ``exc_info`` before any byte went
+    out, its new body goes out unencoded, as its new headers say.
+    """
+    step = stream.step
+    for chunk in chunks:
+        if restarted:
+            yield chunk
+        else:
+            yield step(chunk) if chunk else b""
+    if not restarted:
+        yield stream.finish()
