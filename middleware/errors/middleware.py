@@ -1,0 +1,275 @@
+"""The :class:`ErrorPageMiddleware` itself (the user guide is in ``middleware.errors``)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import pkgutil
+import sys
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+from werkzeug.datastructures import Headers
+from werkzeug.exceptions import HTTPException
+
+from middleware.errors.pages import HTML, PageSet, negotiate
+from middleware.errors.report import Reporter, request_id, secret_pattern
+from middleware.wsgi import BodyTooLarge, ExcInfo, Response, call_app, status_code
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+__all__ = ["DEFAULT_CSP", "DEFAULT_KEEP_HEADERS", "OPT_OUT_ENVIRON", "OPT_OUT_HEADER",
+           "ErrorPageMiddleware"]
+
+#: headers of an application's error response that survive its replacement by a page
+#: (a trailing ``*`` matches a prefix)
+DEFAULT_KEEP_HEADERS = ("Allow", "WWW-Authenticate", "Proxy-Authenticate", "Retry-After",
+                        "Set-Cookie", "Content-Range", "Vary", "Access-Control-*")
+
+#: for HTML pages: no scripts, no requests out, inline styles only, never framed
+DEFAULT_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+               "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+
+#: a response header by which an application keeps its own error body (value ``off``)
+OPT_OUT_HEADER = "X-Error-Page"
+#: the environ key by which an application keeps its own error body (value ``False``)
+OPT_OUT_ENVIRON = "middleware.error_page"
+
+_REPLACEABLE_TYPES = frozenset({"", "text/plain", "text/html"})
+_BEFORE = "before the response started"
+_STREAMING = "while sending the body"
+
+Notify = Callable[[ExcInfo, dict[str, Any], str], object]
+
+
+class ErrorPageMiddleware:
+    """Friendly, leak-free error pages, exception logging and request ids.
+
+    :param app: the WSGI application to wrap.
+    :param pages: HTML templates by status: ``{404: "<h1>$title</h1>...", "5xx": ...}``; keys
+        are codes 400-599, ``"4xx"``, ``"5xx"`` or ``"default"``.
+    :param template_dir: a directory of ``404.html``, ``4xx.html``, ``5xx.html``,
+        ``default.html`` templates; ``pages`` wins over a file for the same key.
+    :param intercept: replace the body of error responses (status >= 400) that the application
+        returns itself when that body is empty, plain text or HTML. JSON and other bodies are
+        kept, and so is any response marked ``X-Error-Page: off`` or sent after
+        ``environ["middleware.error_page"] = False``.
+    :param logger: a ``logging.Logger`` (or adapter) or a logger name; default
+        ``"middleware.errors"``.
+    :param notify: ``notify(exc_info, environ, request_id)`` called after logging each
+        exception, with a scrubbed copy of the environ (Sentry-style reporting); a callable
+        or a ``"module:name"`` string. Its own exceptions are logged and ignored.
+    :param request_id_header: the header an incoming request id is taken from (when valid) and
+        the header that echoes the id on error responses; ``None`` to always generate the id
+        and never echo it (it is still on the page and in ``environ``).
+    :param keep_headers: headers of a replaced response to keep (case-insensitive; ``"X-*"``
+        keeps a prefix).
+    :param scrub: extra name fragments whose query values are hidden in logs and ``notify``.
+    :param content_security_policy: the ``Content-Security-Policy`` of HTML pages; ``None``
+        for none (custom templates that load your stylesheets need ``"default-src 'self'"``).
+    """
+
+    def __init__(self, app: WSGIApplication, pages: Mapping[int | str, str] | None = None,
+                 template_dir: str | os.PathLike[str] | None = None, intercept: bool = True,
+                 logger: logging.Logger | logging.LoggerAdapter | str | None = None, *,
+                 notify: Notify | str | None = None,
+                 request_id_header: str | None = "X-Request-ID",
+                 keep_headers: Iterable[str] = DEFAULT_KEEP_HEADERS,
+                 scrub: Iterable[str] = (),
+                 content_security_policy: str | None = DEFAULT_CSP) -> None:
+        if not callable(app):
+            raise TypeError("app must be a WSGI callable")
+        if not isinstance(intercept, bool):
+            raise TypeError(f"intercept must be a bool, not {type(intercept).__name__}")
+        self.app = app
+        self._pages = PageSet(pages, template_dir)
+        self.pages = pages
+        self.template_dir = template_dir
+        self.intercept = intercept
+        self.logger = _logger(logger)
+        self.notify = _notify(notify)
+        self.request_id_header = _header_name(request_id_header)
+        self.keep_headers = _names(keep_headers, "keep_headers")
+        self.scrub = _names(scrub, "scrub")
+        if content_security_policy is not None and (
+                not isinstance(content_security_policy, str)
+                or any(c in content_security_policy for c in "\r\n")):
+            raise ValueError("content_security_policy must be a one-line str or None")
+        self.content_security_policy = content_security_policy
+        self._environ_id_key = (None if self.request_id_header is None else
+                                "HTTP_" + self.request_id_header.upper().replace("-", "_"))
+        self._keep_exact = frozenset(n.lower() for n in self.keep_headers if not n.endswith("*"))
+        self._keep_prefixes = tuple(n[:-1].lower() for n in self.keep_headers if n.endswith("*"))
+        self._reporter = Reporter(self.logger, self.notify, secret_pattern(self.scrub))
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        rid = request_id(environ, self._environ_id_key)
+        response: Response | None = None
+        streamed = False
+        try:
+            response = call_app(self.app, environ, start_response)
+            body = response.known_body()
+            if body is None and not _is_file_wrapper(response.app_iter, environ):
+                streamed = True
+                # Pull up to the first byte before the headers go out (a server sends nothing
+                # earlier anyway), so a failure there still gets a clean 500.
+                try:
+                    body = response.read_bounded(0)
+                except BodyTooLarge:
+                    body = None
+            code = status_code(response.status)
+        except Exception:  # noqa: BLE001 - logged by _fail, answered with a 500 page
+            if response is not None:
+                self._close_quietly(response, environ, rid)
+            return self._fail(environ, start_response, sys.exc_info(), rid)
+        if response.exc_info is not None:
+            # The application caught its own exception and restarted with exc_info: log it.
+            self._reporter.exception(response.exc_info, environ, rid, _BEFORE)
+        elif code >= 500:
+            self._reporter.server_error(response.status, environ, rid)
+        if code >= 400 and self._replaceable(response, body, environ):
+            return self._replace(response, code, environ, rid)
+        if code >= 400 and self.request_id_header is not None:
+            # Only errors carry the id: a Headers edit would double the cost of a success.
+            response.headers[self.request_id_header] = rid
+        if streamed:
+            return response.send(lambda chunks: self._guard(chunks, environ, rid))
+        return response.send()
+
+    def _replaceable(self, response: Response, body: list[bytes] | None,
+                     environ: WSGIEnvironment) -> bool:
+        """Whether the application's error response gets the configured page instead."""
+        opt_out = response.headers.pop(OPT_OUT_HEADER, None)
+        if not self.intercept or environ.get(OPT_OUT_ENVIRON) is False:
+            return False
+        if opt_out is not None and opt_out.strip().lower() == "off":
+            return False
+        media = response.headers.get("Content-Type", "").partition(";")[0].strip().lower()
+        if media in _REPLACEABLE_TYPES:
+            return True
+        # Any other type is the application's structured answer (JSON, XML...): keep it
+        # unless it is empty.
+        if body is not None:
+            return not any(body)
+        return response.headers.get("Content-Length", "").strip() == "0"
+
+    def _page_headers(self, content_type: str, length: int, rid: str,
+                      kept: Iterable[tuple[str, str]]) -> Headers:
+        """The headers of a page: the kept ones first, then ours."""
+        headers = Headers(list(kept))
+        headers["Content-Type"] = content_type
+        headers["Content-Length"] = str(length)
+        headers["Cache-Control"] = "no-store"  # pages carry a per-request id
+        headers["X-Content-Type-Options"] = "nosniff"
+        varies = {v.strip().lower() for value in headers.getlist("Vary") for v in value.split(",")}
+        if "accept" not in varies and "*" not in varies:
+            headers.add("Vary", "Accept")
+        if content_type == HTML and self.content_security_policy:
+            headers["Content-Security-Policy"] = self.content_security_policy
+        if self.request_id_header is not None:
+            headers[self.request_id_header] = rid
+        return headers
+
+    def _keep(self, name: str) -> bool:
+        lowered = name.lower()
+        return lowered in self._keep_exact or lowered.startswith(self._keep_prefixes)
+
+    def _replace(self, response: Response, code: int, environ: WSGIEnvironment,
+                 rid: str) -> Iterable[bytes]:
+        """Send the page for ``code`` in place of the application's body (still closed)."""
+        page = self._pages.render(code, negotiate(environ.get("HTTP_ACCEPT")), rid)
+        kept = [(k, v) for k, v in response.headers.items() if self._keep(k)]
+        response.status = page.status
+        response.headers = self._page_headers(page.content_type, len(page.body), rid, kept)
+        response.replace_body([page.body])
+        return response.send()
+
+    def _fail(self, environ: WSGIEnvironment, start_response: StartResponse, exc_info: ExcInfo,
+              rid: str) -> list[bytes]:
+        """Answer an exception raised before anything was sent with an error page."""
+        exc = exc_info[1]
+        code, kept = 500, []
+        if isinstance(exc, HTTPException) and exc.code and 400 <= exc.code <= 599:
+            # A werkzeug HTTP error nobody turned into a response: it is an answer, not a
+            # crash. Keep its Allow / WWW-Authenticate / Retry-After.
+            code = exc.code
+            kept = [(k, v) for k, v in exc.get_headers(environ) if self._keep(k)]
+        if code >= 500:
+            self._reporter.exception(exc_info, environ, rid, _BEFORE)
+        page = self._pages.render(code, negotiate(environ.get("HTTP_ACCEPT")), rid)
+        headers = self._page_headers(page.content_type, len(page.body), rid, kept)
+        # exc_info: should the headers somehow be out already, the server re-raises instead
+        # of sending a second set (PEP 3333).
+        start_response(page.status, headers.to_wsgi_list(), exc_info)
+        return [page.body]
+
+    def _guard(self, chunks: Iterator[bytes], environ: WSGIEnvironment,
+               rid: str) -> Iterator[bytes]:
+        """Stream ``chunks``; a failure after the headers went out is logged and re-raised.
+
+        Nothing can be sent any more: re-raising makes the server drop the connection, so the
+        client sees a truncated response rather than one that looks complete.
+        """
+        try:
+            yield from chunks
+        except Exception:
+            self._reporter.exception(sys.exc_info(), environ, rid, _STREAMING)
+            raise
+
+    def _close_quietly(self, response: Response, environ: WSGIEnvironment, rid: str) -> None:
+        """Close the application's iterable after a failure; a second failure is only logged."""
+        try:
+            response.close()
+        except Exception:  # noqa: BLE001 - logged; the first failure is the one to answer
+            self._reporter.exception(sys.exc_info(), environ, rid, "while closing the body")
+
+
+def _is_file_wrapper(app_iter: object, environ: WSGIEnvironment) -> bool:
+    """Whether the body is the server's ``wsgi.file_wrapper`` (left alone for sendfile)."""
+    wrapper = environ.get("wsgi.file_wrapper")
+    return isinstance(wrapper, type) and isinstance(app_iter, wrapper)
+
+
+def _logger(logger: object) -> logging.Logger | logging.LoggerAdapter:
+    if logger is None:
+        return logging.getLogger("middleware.errors")
+    if isinstance(logger, str):
+        if not logger.strip():
+            raise ValueError("logger must be a logger or a non-empty logger name")
+        return logging.getLogger(logger.strip())
+    if isinstance(logger, (logging.Logger, logging.LoggerAdapter)):
+        return logger
+    raise TypeError(f"logger must be a logging.Logger or a name, not {type(logger).__name__}")
+
+
+def _notify(notify: object) -> Notify | None:
+    if isinstance(notify, str):
+        try:
+            notify = pkgutil.resolve_name(notify.strip())
+        except (ImportError, AttributeError, ValueError) as exc:
+            raise ValueError(f"notify: cannot import {notify!r}: {exc}") from None
+    if notify is not None and not callable(notify):
+        raise TypeError(f"notify must be callable, not {type(notify).__name__}")
+    return notify  # type: ignore[return-value]
+
+
+def _header_name(name: object) -> str | None:
+    if name is None:
+        return None
+    if not isinstance(name, str):
+        raise TypeError(f"request_id_header must be a str or None, not {type(name).__name__}")
+    name = name.strip()
+    if not name or not all(c.isalnum() or c == "-" for c in name):
+        raise ValueError(f"request_id_header {name!r} is not a valid header name")
+    return name
+
+
+def _names(values: Iterable[str], option: str) -> tuple[str, ...]:
+    if isinstance(values, str) or not isinstance(values, Iterable):
+        raise TypeError(f"{option} must be a list of names, not {type(values).__name__}")
+    names = tuple(values)
+    for name in names:
+        if not isinstance(name, str) or not name.strip():
+            raise ValueError(f"{option}: {name!r} is not a non-empty str")
+    return tuple(n.strip() for n in names)

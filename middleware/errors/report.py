@@ -1,0 +1,181 @@
+"""Request ids, secret scrubbing, and reporting exceptions to the log and a ``notify`` hook.
+
+Request ids
+    :func:`request_id` takes the id an outer layer already put in
+    ``environ["middleware.request_id"]``, else a valid incoming header (``X-Request-ID`` by
+    default: 1-128 characters of letters, digits and ``._:+=/-``, starting with a letter or
+    digit, as set by nginx, Heroku or a load balancer), else a new random one (32 hex digits).
+    The id is stored back in the environ so every layer logs the same id.
+
+Scrubbing
+    Query-string values and environ entries whose *names* look secret (``password``,
+    ``token``, ``api_key``, ``session``, ``Authorization``, ``Cookie``...) are replaced by
+    ``[scrubbed]`` before they reach the log or the ``notify`` hook. Over-scrubbing is the
+    safe failure. (The debug middleware has the same idea; the two may share a helper later.)
+
+Reporting
+    :class:`Reporter` logs each exception once per request, with its traceback, method, path,
+    scrubbed query, client address and request id (also given to the log record as ``extra``
+    fields ``request_id``, ``http_method``, ``http_path``, ``http_query``, ``client_addr``), then
+    calls ``notify(exc_info, environ, request_id)`` with a scrubbed copy of the environ. A
+    failing ``notify`` is logged and never changes the response.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import re
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote_plus
+
+if TYPE_CHECKING:
+    from middleware.wsgi import ExcInfo
+
+__all__ = ["SECRET_WORDS", "Reporter", "request_id", "scrub_environ", "scrub_query",
+           "secret_pattern"]
+
+ENVIRON_KEY = "middleware.request_id"
+_LOGGED_KEY = "middleware.errors.logged"
+SCRUBBED = "[scrubbed]"
+_VALID_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:+=/-]{0,127}")
+
+#: name fragments that mark a value as secret (case-insensitive substring match)
+SECRET_WORDS = ("pass", "pwd", "secret", "token", "key", "auth", "sig", "session", "cookie",
+                "csrf", "xsrf", "credential", "code", "otp", "jwt", "bearer", "nonce", "private")
+
+# Environ keys that may hold a whole configuration with secrets in it (PasteDeploy's).
+_CONFIG_KEYS = ("config",)
+_MAX_LOGGED = 1000  # longest path or query written to one log line
+
+# Request ids are labels, not secrets: a private generator seeded from the OS is unique enough
+# and about three times cheaper per request than os.urandom. It is reseeded in a forked child
+# so pre-forking servers' workers never share a sequence.
+_ids = random.Random(os.urandom(32))
+_bits = _ids.getrandbits
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=lambda: _ids.seed(os.urandom(32)))
+
+
+def request_id(environ: dict[str, Any], header_key: str | None) -> str:
+    """Return the request id for ``environ`` (see the module docstring), storing it there."""
+    rid = environ.get(ENVIRON_KEY)
+    if isinstance(rid, str) and rid:
+        return rid
+    incoming = environ.get(header_key) if header_key else None
+    if isinstance(incoming, str) and _VALID_ID.fullmatch(incoming):
+        rid = incoming
+    else:
+        rid = "%032x" % _bits(128)  # noqa: UP031 - twice as fast as an f-string here
+    environ[ENVIRON_KEY] = rid
+    return rid
+
+
+def secret_pattern(extra: Iterable[str] = ()) -> re.Pattern[str]:
+    """A case-insensitive pattern matching :data:`SECRET_WORDS` and ``extra`` name fragments."""
+    words = [*SECRET_WORDS, *extra]
+    return re.compile("|".join(re.escape(w) for w in words if w), re.IGNORECASE)
+
+
+def scrub_query(query: str, pattern: re.Pattern[str]) -> str:
+    """Replace the values of secret-looking parameters in a raw query string."""
+    if not query:
+        return query
+    parts = query.split("&")
+    for i, part in enumerate(parts):
+        name, sep, value = part.partition("=")
+        if sep and value and pattern.search(unquote_plus(name)):
+            parts[i] = f"{name}={SCRUBBED}"
+    return "&".join(parts)
+
+
+def scrub_environ(environ: Mapping[str, Any], pattern: re.Pattern[str]) -> dict[str, Any]:
+    """A shallow copy of ``environ`` with secret-looking entries and query values replaced."""
+    copy = dict(environ)
+    for key in copy:
+        if key.startswith("HTTP_"):
+            secret = pattern.search(key[5:])
+        else:
+            lowered = key.lower()
+            secret = key.islower() and (pattern.search(key)
+                                        or any(word in lowered for word in _CONFIG_KEYS))
+        if secret:
+            copy[key] = SCRUBBED
+    if isinstance(copy.get("QUERY_STRING"), str):
+        copy["QUERY_STRING"] = scrub_query(copy["QUERY_STRING"], pattern)
+    return copy
+
+
+def _printable(text: str) -> str:
+    """Make request text safe for one log line: UTF-8 decoded, control characters escaped."""
+    try:
+        # WSGI hands paths over as latin-1 decoded bytes; show them as the client meant them.
+        text = text.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        pass
+    if len(text) > _MAX_LOGGED:
+        text = text[:_MAX_LOGGED] + "..."
+    if text.isprintable():
+        return text
+    return text.encode("unicode_escape").decode("ascii")
+
+
+class Reporter:
+    """Logs exceptions with request context and calls the ``notify`` hook.
+
+    :param logger: the logger to write to.
+    :param notify: ``notify(exc_info, environ, request_id)``, or ``None``.
+    :param pattern: the secret-name pattern from :func:`secret_pattern`.
+    """
+
+    def __init__(self, logger: logging.Logger | logging.LoggerAdapter,
+                 notify: Callable[[ExcInfo, dict[str, Any], str], object] | None,
+                 pattern: re.Pattern[str]) -> None:
+        self.logger = logger
+        self.notify = notify
+        self.pattern = pattern
+
+    def context(self, environ: Mapping[str, Any], rid: str) -> dict[str, str]:
+        """The request facts for a log record (query scrubbed, text made printable)."""
+        query = scrub_query(str(environ.get("QUERY_STRING") or ""), self.pattern)
+        return {
+            "request_id": rid,
+            "http_method": _printable(str(environ.get("REQUEST_METHOD", "-"))),
+            "http_path": _printable(str(environ.get("SCRIPT_NAME", ""))
+                                    + str(environ.get("PATH_INFO", ""))) or "/",
+            "http_query": _printable(query),
+            "client_addr": _printable(str(environ.get("REMOTE_ADDR") or "-")),
+        }
+
+    def exception(self, exc_info: ExcInfo, environ: dict[str, Any], rid: str, when: str) -> None:
+        """Log ``exc_info`` (once per request and exception) and notify; never raises."""
+        if environ.get(_LOGGED_KEY) is exc_info[1]:
+            return  # an inner error layer already reported it
+        environ[_LOGGED_KEY] = exc_info[1]
+        ctx = self.context(environ, rid)
+        query = f"?{ctx['http_query']}" if ctx["http_query"] else ""
+        try:
+            self.logger.error("Unhandled exception %s: %s %s%s (client %s, request id %s)",
+                              when, ctx["http_method"], ctx["http_path"], query,
+                              ctx["client_addr"], rid, exc_info=exc_info, extra=ctx)
+        except Exception:  # a broken log handler must not break the page
+            logging.getLogger(__name__).exception("error logger failed (request id %s)", rid)
+        if self.notify is None:
+            return
+        try:
+            self.notify(exc_info, scrub_environ(environ, self.pattern), rid)
+        except Exception:  # the reporter's failure never breaks the page
+            self.logger.exception("error notify hook failed (request id %s)", rid,
+                                  extra={"request_id": rid})
+
+    def server_error(self, status: str, environ: dict[str, Any], rid: str) -> None:
+        """Log (without traceback) a 5xx response the application returned itself."""
+        if environ.get(_LOGGED_KEY) is not None:
+            return  # the exception behind it was reported already (an inner error layer)
+        ctx = self.context(environ, rid)
+        query = f"?{ctx['http_query']}" if ctx["http_query"] else ""
+        self.logger.warning("Application returned %s: %s %s%s (client %s, request id %s)",
+                            status[:3], ctx["http_method"], ctx["http_path"], query,
+                            ctx["client_addr"], rid, extra=ctx)
