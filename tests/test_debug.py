@@ -602,3 +602,16 @@ def test_paste_deploy_filter_builds_the_middleware(tmp_path, monkeypatch):
 
 def app_factory(global_conf, **local_conf):
     return fails("from paste")
+
+
+def test_an_error_page_layer_outside_keeps_the_debug_page():
+    from harness import make_environ, serve
+    from middleware import DebugMiddleware, ErrorPageMiddleware
+
+    def failing(environ, start_response):
+        raise RuntimeError("visible to the developer")
+
+    app = ErrorPageMiddleware(DebugMiddleware(failing))
+    result = serve(app, make_environ(HTTP_ACCEPT="text/plain"))
+    assert result.status.startswith("500")
+    assert b"visible to the developer" in result.body

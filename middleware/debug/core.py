@@ -179,6 +179,8 @@ class DebugMiddleware:
                 return simple_response(start_response, STATUS, PLAIN_500,
                                        headers=_COMMON_HEADERS, exc_info=exc_info)
             body, content_type, headers = self.render(environ, report)
+            # An ErrorPageMiddleware outside must not replace the page it is there to show.
+            environ["middleware.error_page"] = False
             return simple_response(start_response, STATUS, body, content_type,
                                    [*_COMMON_HEADERS, *headers], exc_info)
         finally:
