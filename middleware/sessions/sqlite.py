@@ -1,0 +1,133 @@
+"""SQLite session store: server-side sessions shared by the worker processes of one host.
+
+The embedded default for server-side sessions: no extra service, sessions survive restarts,
+and every worker process of a server (gunicorn ``-w 4``) sees the same sessions. The database
+runs in WAL mode, so readers never wait for the writer; each thread (and each forked process)
+opens its own connection. Expired rows are deleted every ``purge_interval`` seconds by
+whichever process saves a session next.
+
+Do NOT use it when the application runs on several hosts (a network file system breaks
+SQLite's locking): use :class:`~middleware.sessions.RedisStore` there.
+
+Usage::
+
+    SessionMiddleware(app, secret_key=KEY, store=SQLiteStore("/var/lib/myapp/sessions.db"))
+    SessionMiddleware(app, secret_key=KEY, store="sqlite:////var/lib/myapp/sessions.db")
+
+In the URL form, as in SQLAlchemy, ``sqlite:///sessions.db`` is relative to the working
+directory and ``sqlite:////var/lib/...`` (four slashes) is absolute.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from middleware.sessions.base import StoreUnavailable
+
+__all__ = ["SQLiteStore"]
+
+T = TypeVar("T")
+
+_INHERITED: list[sqlite3.Connection] = []
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS sessions (
+    id TEXT PRIMARY KEY,
+    data TEXT NOT NULL,
+    expires REAL NOT NULL
+)"""
+
+
+class SQLiteStore:
+    """Sessions in one SQLite database file.
+
+    :param path: the database file; created (with its table) when missing. Its directory must
+        exist and be writable (SQLite keeps ``-wal`` and ``-shm`` files beside it).
+    :param timeout: seconds a writer waits for another process's write lock before the
+        request fails with a 503.
+    :param purge_interval: seconds between sweeps of expired rows.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], timeout: float = 5.0,
+                 purge_interval: float = 300.0) -> None:
+        path = os.fspath(path)
+        if not isinstance(path, str) or not path or path == ":memory:":
+            raise ValueError(f"path must be a database file path, got {path!r}")
+        if not isinstance(timeout, (int, float)) or timeout <= 0:
+            raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+        if not isinstance(purge_interval, (int, float)) or purge_interval <= 0:
+            raise ValueError(f"purge_interval must be positive, got {purge_interval!r}")
+        self.path = path
+        self.timeout = timeout
+        self.purge_interval = purge_interval
+        self._local = threading.local()
+        self._next_purge = 0.0
+
+    def __repr__(self) -> str:
+        return f"SQLiteStore({self.path!r})"
+
+    def _connect(self) -> sqlite3.Connection:
+        """This thread's connection; a new one after a fork (connections do not survive it)."""
+        local = self._local
+        if getattr(local, "pid", None) != os.getpid():
+            inherited = getattr(local, "conn", None)
+            if inherited is not None and getattr(local, "pid", None) is not None:
+                # opened before a fork: closing it here could disturb the parent's WAL and
+                # locks (SQLite's "do not carry a connection across fork"), so never close it
+                _INHERITED.append(inherited)
+            conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None,
+                                   check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute(_SCHEMA)
+            local.conn, local.pid = conn, os.getpid()
+        return local.conn
+
+    def _run(self, operation: str, work: Callable[[sqlite3.Connection], T]) -> T:
+        try:
+            return work(self._connect())
+        except sqlite3.Error as exc:
+            # a broken connection is dropped so the next request opens a fresh one
+            self._local.pid = None
+            raise StoreUnavailable(self, operation, exc) from exc
+
+    def load(self, session_id: str) -> str | None:
+        row = self._run("load", lambda conn: conn.execute(
+            "SELECT data FROM sessions WHERE id = ? AND expires > ?",
+            (session_id, time.time())).fetchone())
+        return row[0] if row else None
+
+    def save(self, session_id: str, data: str, ttl: int, *, new: bool) -> bool:
+        now = time.time()
+
+        def write(conn: sqlite3.Connection) -> bool:
+            if new:
+                conn.execute("INSERT OR REPLACE INTO sessions (id, data, expires) VALUES (?, ?, ?)",
+                             (session_id, data, now + ttl))
+                return True
+            # only a live row: a session deleted by a concurrent logout stays deleted
+            cursor = conn.execute("UPDATE sessions SET data = ?, expires = ? "
+                                  "WHERE id = ? AND expires > ?",
+                                  (data, now + ttl, session_id, now))
+            return cursor.rowcount == 1
+
+        saved = self._run("save", write)
+        if now >= self._next_purge:
+            self._next_purge = now + self.purge_interval
+            self.purge()
+        return saved
+
+    def delete(self, session_id: str) -> None:
+        self._run("delete", lambda conn: conn.execute(
+            "DELETE FROM sessions WHERE id = ?", (session_id,)))
+
+    def purge(self) -> int:
+        """Delete expired rows now; return how many went."""
+        cursor = self._run("purge", lambda conn: conn.execute(
+            "DELETE FROM sessions WHERE expires <= ?", (time.time(),)))
+        return cursor.rowcount
