@@ -35,9 +35,10 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from werkzeug.exceptions import HTTPException
-from werkzeug.http import dump_cookie, parse_cookie
+from werkzeug.http import dump_cookie
 from werkzeug.wrappers import Request
 
+from middleware.cookies import request_cookies
 from middleware.wsgi import simple_response
 
 if TYPE_CHECKING:
@@ -98,7 +99,7 @@ class Console:
 
     def authenticated(self, environ: WSGIEnvironment) -> bool:
         """Whether the request carries a valid, unexpired PIN cookie (and we are not locked)."""
-        value = parse_cookie(environ.get("HTTP_COOKIE", "")).get(self.cookie_name, "")
+        value = request_cookies(environ).get(self.cookie_name, "")
         issued, _, _ = value.partition(".")
         if self.locked or not issued.isdigit():
             return False

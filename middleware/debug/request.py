@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
-from werkzeug.http import parse_cookie
 from werkzeug.wsgi import get_current_url
 
+from middleware.cookies import request_cookies
 from middleware.debug.scrub import MASK, Masker
 
 MAX_ENVIRON = 200
@@ -39,7 +39,7 @@ class RequestInfo:
 def learn_secrets(environ: Mapping[str, Any], masker: Masker) -> None:
     """Remember the secret values a request carries (before anything is rendered)."""
     masker.scan(environ)
-    for value in parse_cookie(environ.get("HTTP_COOKIE", "")).values():
+    for value in request_cookies(environ).values():
         masker.remember(value)
     for key, value in parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True):
         if masker.scrubber.is_secret(key):
@@ -79,7 +79,7 @@ def collect_request(environ: Mapping[str, Any], masker: Masker) -> RequestInfo:
     for key in sorted(environ):
         if key.startswith("HTTP_") or key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
             info.headers.append((_header_name(key), masker.string(key, str(environ[key]))))
-    info.cookies = [(name, MASK) for name in parse_cookie(environ.get("HTTP_COOKIE", ""))]
+    info.cookies = [(name, MASK) for name in request_cookies(environ)]
     info.query = [(k, masker.string(k, v)) for k, v in query[:MAX_ENVIRON]]
     form = _parsed_form(environ)
     if form is not None:

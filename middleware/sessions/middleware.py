@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 from itsdangerous import SignatureExpired
 from werkzeug.http import dump_cookie
-from werkzeug.sansio.http import parse_cookie
 
 from middleware.config import as_bool, as_optional, as_seconds, as_str, filter_app_factory
+from middleware.cookies import request_cookies
 from middleware.sessions.base import StoreUnavailable, is_session_id
 from middleware.sessions.cookie import CookieStore
 from middleware.sessions.memory import MemoryStore
@@ -193,10 +193,7 @@ class SessionMiddleware:
         header = environ.get("HTTP_COOKIE", "")
         if self.cookie_name not in header:
             return
-        # WSGI gives latin-1; werkzeug.http.parse_cookie decodes UTF-8 strictly and raises on
-        # bytes a client may well send, so decode leniently (our tokens are ASCII anyway)
-        text = header.encode("latin-1", "replace").decode("utf-8", "replace")
-        value = parse_cookie(text).get(self.cookie_name)
+        value = request_cookies(environ).get(self.cookie_name)
         if not value:
             return
         session.had_cookie = True
