@@ -131,15 +131,22 @@ class Body:
         return iter(self._chunks)
 
 
-def hook_start_response(start_response: StartResponse, hook: HeaderHook) -> StartResponse:
+def hook_start_response(start_response: StartResponse, hook: HeaderHook,
+                        when: Callable[[], bool] | None = None) -> StartResponse:
     """Return a ``start_response`` that lets ``hook(status, headers)`` edit the response first.
 
     ``headers`` is a werkzeug ``Headers``; the hook changes it in place and returns the status
     (the same or a new one). The call is forwarded immediately, so the ``write()`` callable and
     ``exc_info`` behave exactly as the server implements them.
+
+    ``when``, if given, is asked first: when it returns false the call is forwarded untouched,
+    without building a ``Headers`` (the cost of a response the middleware has nothing to add to,
+    such as an untouched session, stays that of a function call).
     """
 
     def hooked(status: str, headers: list[tuple[str, str]], exc_info: ExcInfo | None = None):
+        if when is not None and not when():
+            return start_response(status, headers, exc_info)
         h = Headers(headers)
         status = hook(status, h)
         return start_response(status, h.to_wsgi_list(), exc_info)

@@ -305,3 +305,17 @@ def test_simple_response_sets_length_and_type():
     assert simple_response(start_response, "403 Forbidden", b"no") == [b"no"]
     assert seen["headers"]["Content-Length"] == "2"
     assert seen["status"] == "403 Forbidden"
+
+
+def test_hook_start_response_forwards_untouched_when_the_hook_is_not_needed():
+    sent = []
+    original = [("Content-Type", "text/plain")]
+
+    def server_start_response(status, headers, exc_info=None):
+        sent.append(headers)
+
+    def hook(status, headers):
+        raise AssertionError("the hook must not run")
+
+    hook_start_response(server_start_response, hook, when=lambda: False)("200 OK", original)
+    assert sent[0] is original

@@ -174,8 +174,8 @@ class SessionMiddleware:
         session = Session(self, environ)
         environ[ENVIRON_KEY] = session
         try:
-            app_iter = self.app(environ, hook_start_response(start_response,
-                                                             session._on_start_response))
+            app_iter = self.app(environ, hook_start_response(
+                start_response, session._on_start_response, session._needs_hook))
         except StoreUnavailable as exc:
             return self._unavailable(session, start_response, exc)
         if session.store_error is None:

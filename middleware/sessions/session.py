@@ -200,6 +200,13 @@ class Session(MutableMapping[str, Any]):
 
     # -- response --------------------------------------------------------------------------
 
+    def _needs_hook(self) -> bool:
+        """Whether the response needs :meth:`_on_start_response` (an untouched one does not)."""
+        if self.accessed or self.store_error is not None:
+            return True
+        self._started = True
+        return False
+
     def _on_start_response(self, status: str, headers: Headers) -> str:
         """The ``hook_start_response`` hook: save, set the cookie (untouched sessions: no-op)."""
         if self._started:
