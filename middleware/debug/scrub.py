@@ -2,7 +2,8 @@
 
 A value is masked when its *name* looks secret: a local variable, a dict key at any depth, a
 request header, a cookie, a query parameter or an environ key whose name contains one of
-:data:`SECRET_WORDS` (case-insensitive), or one of the extra words given as ``scrub``. The
+:data:`middleware.scrubbing.SECRET_WORDS` (case-insensitive), or one of the extra words given as
+``scrub``. The
 words are broad on purpose (Django's masking regex plus Sentry's deny-list): masking
 ``monkey`` by mistake costs nothing, showing ``api_key`` costs a lot.
 
@@ -23,13 +24,9 @@ from collections.abc import Iterable, Mapping
 from types import BuiltinFunctionType, FunctionType, MethodType, ModuleType
 from typing import Any
 
-MASK = "********"
+from middleware.scrubbing import secret_name_pattern
 
-#: name fragments that mark a value as secret (matched anywhere in the name, any case)
-SECRET_WORDS = (
-    "pass", "pwd", "secret", "token", "key", "cookie", "auth", "session", "sessid",
-    "signature", "credential", "csrf", "xsrf", "private", "dsn", "salt", "otp",
-)
+MASK = "********"
 
 _URL_PASSWORD = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s:/@]*:)([^\s@/]+)(?=@)")
 _STARS = re.compile(r"\*{8,}")
@@ -59,13 +56,13 @@ class Scrubber:
     def __init__(self, extra: Iterable[str] = ()) -> None:
         if isinstance(extra, (str, bytes)):
             raise TypeError("scrub must be a list of names, not a single string")
-        words = list(SECRET_WORDS)
+        words = []
         for word in extra:
             if not isinstance(word, str) or not word.strip():
                 raise ValueError(f"scrub: {word!r} is not a non-empty name")
             words.append(word.strip().lower())
-        self.extra = tuple(words[len(SECRET_WORDS):])
-        self._name = re.compile("|".join(re.escape(w) for w in words), re.IGNORECASE)
+        self.extra = tuple(words)
+        self._name = secret_name_pattern(words)
         self._known: dict[str | bytes, bool] = {}
 
     def is_secret(self, name: object) -> bool:

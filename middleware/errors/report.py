@@ -11,7 +11,7 @@ Scrubbing
     Query-string values and environ entries whose *names* look secret (``password``,
     ``token``, ``api_key``, ``session``, ``Authorization``, ``Cookie``...) are replaced by
     ``[scrubbed]`` before they reach the log or the ``notify`` hook. Over-scrubbing is the
-    safe failure. (The debug middleware has the same idea; the two may share a helper later.)
+    safe failure. The words are :mod:`middleware.scrubbing`'s, shared with the debug page.
 
 Reporting
     :class:`Reporter` logs each exception once per request, with its traceback, method, path,
@@ -31,6 +31,9 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_plus
 
+from middleware.scrubbing import SECRET_WORDS as SHARED_SECRET_WORDS
+from middleware.scrubbing import secret_name_pattern
+
 if TYPE_CHECKING:
     from middleware.wsgi import ExcInfo
 
@@ -42,9 +45,9 @@ _LOGGED_KEY = "middleware.errors.logged"
 SCRUBBED = "[scrubbed]"
 _VALID_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:+=/-]{0,127}")
 
-#: name fragments that mark a value as secret (case-insensitive substring match)
-SECRET_WORDS = ("pass", "pwd", "secret", "token", "key", "auth", "sig", "session", "cookie",
-                "csrf", "xsrf", "credential", "code", "otp", "jwt", "bearer", "nonce", "private")
+#: name fragments that mark a value as secret: the shared vocabulary, plus ``code`` (OAuth
+#: authorisation codes travel in query strings, which is what this module scrubs)
+SECRET_WORDS = (*SHARED_SECRET_WORDS, "code")
 
 # Environ keys that may hold a whole configuration with secrets in it (PasteDeploy's).
 _CONFIG_KEYS = ("config",)
@@ -75,8 +78,7 @@ def request_id(environ: dict[str, Any], header_key: str | None) -> str:
 
 def secret_pattern(extra: Iterable[str] = ()) -> re.Pattern[str]:
     """A case-insensitive pattern matching :data:`SECRET_WORDS` and ``extra`` name fragments."""
-    words = [*SECRET_WORDS, *extra]
-    return re.compile("|".join(re.escape(w) for w in words if w), re.IGNORECASE)
+    return secret_name_pattern(["code", *extra])
 
 
 def scrub_query(query: str, pattern: re.Pattern[str]) -> str:
