@@ -167,15 +167,20 @@ class Response:
     :ivar status: the WSGI status line.
     :ivar headers: a werkzeug ``Headers``.
     :ivar exc_info: what the application passed to ``start_response``, or ``None``.
+    :ivar restarted: true once the application called ``start_response`` again with
+        ``exc_info`` after :meth:`start`: the server then holds the application's new headers,
+        not the middleware's, so a body transform must stop changing the body.
     """
 
-    __slots__ = ("status", "headers", "exc_info", "_start_response", "_sent", "_original",
+    __slots__ = ("status", "headers", "exc_info", "restarted", "_start_response", "_sent",
+                 "_original",
                  "_close", "_written", "_head", "_rest")
 
     def __init__(self, start_response: StartResponse) -> None:
         self.status = ""
         self.headers = Headers()
         self.exc_info: ExcInfo | None = None
+        self.restarted = False
         self._start_response = start_response
         self._sent = False
         self._original: Iterable[bytes] = ()
@@ -273,6 +278,7 @@ class Response:
         """The ``start_response`` the wrapped application sees."""
         if exc_info is not None and self._sent:
             # The server has the headers: it re-raises once they are on the wire (PEP 3333).
+            self.restarted = True
             return self._start_response(status, headers, exc_info)
         if self.status and exc_info is None:
             raise AssertionError("start_response called a second time without exc_info")

@@ -319,3 +319,33 @@ def test_hook_start_response_forwards_untouched_when_the_hook_is_not_needed():
 
     hook_start_response(server_start_response, hook, when=lambda: False)("200 OK", original)
     assert sent[0] is original
+
+
+def test_response_restarted_tells_a_transform_the_app_restarted_with_exc_info():
+    seen = []
+
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+
+        def body():
+            try:
+                raise AppError("before the first byte")
+            except AppError:
+                start_response("500 Internal Server Error", [("Content-Type", "text/plain")],
+                               sys.exc_info())
+            yield b"error"
+        return body()
+
+    def watching(app):
+        def wrapped(environ, start_response):
+            response = call_app(app, environ, start_response)
+
+            def transform(chunks):
+                for chunk in chunks:
+                    seen.append(response.restarted)
+                    yield chunk
+            return response.send(transform)
+        return wrapped
+
+    result = serve(watching(app), make_environ())
+    assert result.status.startswith("500") and seen == [True]

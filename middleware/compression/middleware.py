@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from functools import lru_cache, partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from werkzeug.datastructures import Headers
 
@@ -226,18 +226,7 @@ class CompressionMiddleware:
     def _compressed(self, environ: WSGIEnvironment, start_response: StartResponse,
                     coding: str) -> Iterable[bytes]:
         """Run the app with its response captured, and encode the body if the rules allow."""
-        calls: list[bool] = []
-        restarted: list[bool] = []
-
-        def observed(status: str, headers: list[tuple[str, str]], exc_info: Any = None):
-            # A second call is the app restarting the response with exc_info after we sent
-            # ours: the server now has the app's headers, without our Content-Encoding.
-            if calls:
-                restarted.append(True)
-            calls.append(True)
-            return start_response(status, headers, exc_info)
-
-        response = call_app(self.app, environ, observed)
+        response = call_app(self.app, environ, start_response)
         headers = response.headers
         fields = header_fields(headers)
         if self._opted_out(environ, headers, fields):
@@ -260,7 +249,7 @@ class CompressionMiddleware:
             del headers["Content-Length"]
         self._mark_encoded(environ, headers, fields, coding)
         stream = self._encoders[coding].stream(flush=live)
-        return response.send(partial(_encode_stream, stream, restarted))
+        return response.send(partial(_encode_stream, stream, response))
 
     def _one_shot(self, environ: WSGIEnvironment, response: Response, fields: dict[str, str],
                   coding: str, chunks: list[bytes]) -> Iterable[bytes]:
@@ -296,7 +285,7 @@ class CompressionMiddleware:
         return isinstance(wrapper, type) and isinstance(response.app_iter, wrapper)
 
 
-def _encode_stream(stream: Stream, restarted: list[bool],
+def _encode_stream(stream: Stream, response: Response,
                    chunks: Iterator[bytes]) -> Iterator[bytes]:
     """Encode each chunk as it comes (flushed, unless the stream says otherwise).
 
@@ -306,9 +295,9 @@ def _encode_stream(stream: Stream, restarted: list[bool],
     """
     step = stream.step
     for chunk in chunks:
-        if restarted:
+        if response.restarted:
             yield chunk
         else:
             yield step(chunk) if chunk else b""
-    if not restarted:
+    if not response.restarted:
         yield stream.finish()
