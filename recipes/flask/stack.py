@@ -1,0 +1,35 @@
+"""The middleware stack for the notes app, configured from the environment.
+
+``SESSION_SECRET`` (required) signs the session cookie; ``SESSION_STORE`` picks the store
+(default ``cookie``; ``redis://...`` or ``sqlite:////abs/path.db`` to keep sessions on the
+server); ``HTPASSWD_FILE`` (required) lists who may open ``/account``.
+"""
+
+from __future__ import annotations
+
+import os
+
+from middleware import (
+    AuthMiddleware,
+    BasicAuth,
+    CompressionMiddleware,
+    ErrorPageMiddleware,
+    Pipeline,
+    SessionMiddleware,
+)
+
+#: Pages anyone may see; the rest of the app (``/account``) asks for a login.
+PUBLIC_PATHS = ["/", "/notes", "/api/notes", "/boom"]
+
+
+def stack() -> Pipeline:
+    """Errors, compression, sessions, auth: outermost first."""
+    return (Pipeline()
+            .use(ErrorPageMiddleware)
+            .use(CompressionMiddleware)
+            .use(SessionMiddleware, secret_key=os.environ["SESSION_SECRET"].split(","),
+                 store=os.environ.get("SESSION_STORE", "cookie"),
+                 # Flask's own session cookie is also called "session": keep ours apart
+                 cookie_name="notes_session")
+            .use(AuthMiddleware, backends=[BasicAuth(htpasswd=os.environ["HTPASSWD_FILE"])],
+                 realm="Notes", public_paths=PUBLIC_PATHS))
