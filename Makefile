@@ -21,13 +21,15 @@ $(VENV)/.bench-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e ".[test,bench,dev-tools]"
 	touch $@
 
-# Debian tools the tests and benchmarks drive: a real browser, a load generator, and Apache's
-# htpasswd (the auth tests read files written by the real tool).
+# Debian tools the tests and benchmarks drive: a real browser, a load generator, Apache's
+# htpasswd (the auth tests read files written by the real tool), and lighttpd (the CGI and
+# FastCGI recipes run behind it; it lives in /usr/sbin).
 system-deps:
 	@missing=""; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	command -v wrk >/dev/null || missing="$$missing wrk"; \
 	command -v htpasswd >/dev/null || missing="$$missing apache2-utils"; \
+	command -v lighttpd >/dev/null || test -x /usr/sbin/lighttpd || missing="$$missing lighttpd"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing Debian packages:$$missing"; \
 		if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \

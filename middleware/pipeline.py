@@ -38,7 +38,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Layer", "Pipeline", "mask_options"]
 
-_SECRET = re.compile(r"secret|passw|token|key|pin|credential|private", re.IGNORECASE)
+# ``htpasswd`` names a file, not a secret: shown, unlike ``password``.
+_SECRET = re.compile(r"secret|(?<!ht)passw|token|key|pin|credential|private", re.IGNORECASE)
 MASK = "'***'"
 
 

@@ -114,3 +114,8 @@ def test_a_bad_option_in_the_ini_names_filter_and_file(ini):
     ini.write_text(INI.replace("loud = yes", "loud = maybe"))
     with pytest.raises(ValueError, match=r"filter 'tag' in .*app.ini: option 'loud'"):
         loadapp(f"config:{ini}")
+
+
+def test_repr_shows_an_htpasswd_path_but_masks_passwords():
+    text = repr(Pipeline().use(Tag, htpasswd="users.htpasswd", password="pw-value"))
+    assert "users.htpasswd" in text and "pw-value" not in text

@@ -199,9 +199,13 @@ def test_redis_overlapping_requests_never_tear_a_session(redis_url):  # noqa: F8
 # -- a store that is down: a 503 page and a log line -----------------------------------------------
 
 def down_stores(tmp_path):
+    folder = tmp_path / "removed-dir"
+    folder.mkdir()
+    sqlite = SQLiteStore(folder / "s.db")
+    folder.rmdir()  # gone after start-up: the database can no longer be opened
     return {
         "redis_refused": RedisStore(f"redis://127.0.0.1:{free_port()}/0", connect_timeout=0.5),
-        "sqlite_unopenable": SQLiteStore(tmp_path / "missing-dir" / "s.db"),
+        "sqlite_unopenable": sqlite,
     }
 
 
@@ -288,3 +292,8 @@ def test_memory_store_stays_within_max_entries():
         store.save(f"{i:043d}", "{}", 60 + i, new=True)
     assert len(store) <= 10
     assert store.load(f"{24:043d}") == "{}"  # the newest (latest expiry) survive
+
+
+def test_sqlite_store_in_a_missing_folder_fails_at_construction(tmp_path):
+    with pytest.raises(ValueError, match="does not exist"):
+        SQLiteStore(tmp_path / "missing" / "sessions.db")

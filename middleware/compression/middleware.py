@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from werkzeug.datastructures import Headers
 
+from middleware.headers import add_vary
 from middleware.wsgi import Body, Response, call_app, hook_start_response, simple_response
 
 from .encoders import KNOWN, Encoder, Stream, available, make_encoder
@@ -16,7 +17,6 @@ from .request_body import RequestRejected, decode_request
 from .rules import (
     DEFAULT_MIME_TYPES,
     MimeTypes,
-    add_vary,
     forbids_transform,
     header_fields,
     weaken_etag,
@@ -195,8 +195,8 @@ class CompressionMiddleware:
     @staticmethod
     def _vary(headers: Headers, fields: dict[str, str]) -> None:
         if "vary" in fields:
-            add_vary(headers)
-        else:
+            add_vary(headers, "Accept-Encoding")
+        else:  # the common case, without parsing
             headers.add("Vary", "Accept-Encoding")
 
     @staticmethod

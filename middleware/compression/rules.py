@@ -9,12 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from werkzeug.datastructures import Headers
-from werkzeug.http import parse_list_header, parse_set_header, quote_etag, unquote_etag
+from werkzeug.http import parse_list_header, quote_etag, unquote_etag
 
 __all__ = [
     "DEFAULT_MIME_TYPES",
     "MimeTypes",
-    "add_vary",
     "forbids_transform",
     "header_fields",
     "weaken_etag",
@@ -122,22 +121,6 @@ def header_fields(headers: Headers) -> dict[str, str]:
         if key in WATCHED:
             fields[key] = f"{fields[key]}, {value}" if key in fields else value
     return fields
-
-
-def add_vary(headers: Headers, name: str = "Accept-Encoding") -> None:
-    """Add ``name`` to ``Vary``: merged into one header, case-insensitively, never twice.
-
-    ``Vary: *`` already covers everything and is left alone.
-    """
-    values = headers.getlist("Vary")
-    if not values:
-        headers["Vary"] = name
-        return
-    vary = parse_set_header(", ".join(values))
-    if "*" in vary or name in vary:
-        return
-    vary.add(name)
-    headers["Vary"] = vary.to_header()
 
 
 def weaken_etag(headers: Headers) -> None:

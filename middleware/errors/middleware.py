@@ -14,6 +14,7 @@ from werkzeug.exceptions import HTTPException
 
 from middleware.errors.pages import HTML, PageSet, negotiate
 from middleware.errors.report import Reporter, request_id, secret_pattern
+from middleware.headers import add_vary
 from middleware.wsgi import BodyTooLarge, ExcInfo, Response, call_app, status_code
 
 if TYPE_CHECKING:
@@ -162,9 +163,7 @@ class ErrorPageMiddleware:
         headers["Content-Length"] = str(length)
         headers["Cache-Control"] = "no-store"  # pages carry a per-request id
         headers["X-Content-Type-Options"] = "nosniff"
-        varies = {v.strip().lower() for value in headers.getlist("Vary") for v in value.split(",")}
-        if "accept" not in varies and "*" not in varies:
-            headers.add("Vary", "Accept")
+        add_vary(headers, "Accept")
         if content_type == HTML and self.content_security_policy:
             headers["Content-Security-Policy"] = self.content_security_policy
         if self.request_id_header is not None:

@@ -16,6 +16,7 @@ from werkzeug.http import dump_cookie
 
 from middleware.config import as_bool, as_optional, as_seconds, as_str, filter_app_factory
 from middleware.cookies import request_cookies
+from middleware.headers import add_vary
 from middleware.sessions.base import StoreUnavailable, is_session_id
 from middleware.sessions.cookie import CookieStore
 from middleware.sessions.memory import MemoryStore
@@ -252,11 +253,7 @@ class SessionMiddleware:
     def _finish(self, session: Session, status: str, headers: Headers) -> str:
         """Add ``Vary: Cookie`` and the session cookie (called from ``start_response``)."""
         if session.store_error is None:
-            vary = headers.get("Vary")
-            if not vary:
-                headers["Vary"] = "Cookie"
-            elif not {v.strip().lower() for v in vary.split(",")} & {"cookie", "*"}:
-                headers["Vary"] = f"{vary}, Cookie"
+            add_vary(headers, "Cookie")
             if session._data is None or status_code(status) >= 500:
                 return status  # never save what a failed request did
             try:

@@ -62,6 +62,10 @@ class SQLiteStore:
             raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
         if not isinstance(purge_interval, (int, float)) or purge_interval <= 0:
             raise ValueError(f"purge_interval must be positive, got {purge_interval!r}")
+        folder = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(folder):
+            # Found now, not as a 503 on the first request that saves a session.
+            raise ValueError(f"path: the folder {folder!r} of the session database does not exist")
         self.path = path
         self.timeout = timeout
         self.purge_interval = purge_interval
