@@ -13,11 +13,9 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.test-installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e ".[test,dev-tools]"
-	touch $@
-
-$(VENV)/.bench-installed: pyproject.toml | $(BIN)/python
+# One environment for everything: the tests also run the benchmark suite's quick mode once,
+# which imports the peers it compares against (the `bench` extra).
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e ".[test,bench,dev-tools]"
 	touch $@
 
@@ -36,25 +34,25 @@ system-deps:
 		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-test: $(VENV)/.test-installed system-deps
+test: $(VENV)/.installed system-deps
 	$(BIN)/python -m pytest
 
-lint: $(VENV)/.test-installed
+lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 
-demo: $(VENV)/.test-installed
+demo: $(VENV)/.installed
 	$(BIN)/python -m middleware serve recipes/demo/demo.ini --host $(HOST) --port $(PORT)
 
-fuzz: $(VENV)/.test-installed
+fuzz: $(VENV)/.installed
 	HYPOTHESIS_PROFILE=deep $(BIN)/python -m pytest tests/adversarial
 
-soak: $(VENV)/.bench-installed system-deps
+soak: $(VENV)/.installed system-deps
 	$(BIN)/python -m benchmarks.soak
 
-bench: $(VENV)/.bench-installed system-deps
+bench: $(VENV)/.installed system-deps
 	$(BIN)/python -m benchmarks
 
-bench-quick: $(VENV)/.bench-installed system-deps
+bench-quick: $(VENV)/.installed system-deps
 	$(BIN)/python -m benchmarks --quick
 
 clean:
