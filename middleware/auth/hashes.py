@@ -104,7 +104,10 @@ class PasswordHash:
         raw = password.encode("utf-8")
         if self.scheme == "bcrypt":
             # htpasswd -B and httpd truncate at bcrypt's limit; bcrypt 5 raises instead.
-            return bcrypt.checkpw(raw[:72], self.value.encode("ascii"))
+            try:
+                return bcrypt.checkpw(raw[:72], self.value.encode("ascii"))
+            except ValueError:  # a salt bcrypt refuses ("Invalid salt") despite the shape
+                return False
         if self.scheme == "werkzeug":
             try:
                 return check_password_hash(self.value, password)
@@ -123,7 +126,10 @@ class PasswordHash:
             cost = int(self.value[4:6])
             value = bcrypt.hashpw(secret.encode(), bcrypt.gensalt(rounds=cost)).decode()
         elif self.scheme == "werkzeug":
-            value = generate_password_hash(secret, method=self.value.split("$", 1)[0])
+            try:
+                value = generate_password_hash(secret, method=self.value.split("$", 1)[0])
+            except (ValueError, OverflowError, TypeError):  # parameters hashlib refuses
+                value = generate_password_hash(secret)
         elif self.scheme == "apr1":
             value = apr1_crypt(secret.encode(), secrets.token_hex(4))
         else:

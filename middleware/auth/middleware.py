@@ -344,7 +344,10 @@ def _build(options: dict[str, Any]) -> dict[str, Any]:
                 raise ValueError("filter 'auth': bearer_tokens entries read 'user:token' or "
                                  "'user:sha256:<hex>'")
             mapping[token.strip()] = user.strip()
-        backends.append(BearerTokenAuth(tokens=mapping))
+        try:
+            backends.append(BearerTokenAuth(tokens=mapping))
+        except ValueError as exc:  # its message names ``tokens``, not the ini option
+            raise ValueError(f"filter 'auth': bearer_tokens: {exc}") from None
     throttle = {k: options.pop(k) for k in ("max_failures", "throttle_window") if k in options}
     store = options.pop("throttle_store", "memory")
     if not options.pop("throttle", True):

@@ -202,5 +202,7 @@ def _load_dir(template_dir: str | os.PathLike[str]) -> dict[str, string.Template
                 text = file.read()
         except (OSError, UnicodeDecodeError) as exc:
             raise ValueError(f"template_dir: cannot read {entry.name}: {exc}") from None
+        if not text.strip():  # a truncated deploy: it would serve a blank error page
+            raise ValueError(f"template_dir: {entry.name} is empty")
         templates[name] = check_template(text, f"template_dir: {entry.name}")
     return templates

@@ -37,6 +37,8 @@ logger = logging.getLogger("middleware.sessions")
 
 _TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 _SAMESITE = {"lax": "Lax", "strict": "Strict", "none": "None"}
+#: the longest ``max_age`` / ``idle_timeout`` accepted (100 years)
+_MAX_SECONDS = 100 * 365 * 86400
 #: a cookie value longer than this is refused before any decoding (no browser sends one)
 _MAX_VALUE = 8192
 _FORMAT = 1
@@ -85,6 +87,8 @@ def _positive(name: str, value: Any, optional: bool = False) -> Any:
         raise TypeError(f"{name} must be a number of seconds, got {value!r}")
     if value <= 0:
         raise ValueError(f"{name} must be positive, got {value!r}")
+    if not value <= _MAX_SECONDS:  # also NaN and infinity: the cookie's Expires would overflow
+        raise ValueError(f"{name} must be at most 100 years ({_MAX_SECONDS} s), got {value!r}")
     return value
 
 
@@ -134,7 +138,8 @@ class SessionMiddleware:
         if not isinstance(path, str) or not path.startswith("/") or ";" in path:
             raise ValueError(f"path must start with '/', got {path!r}")
         if domain is not None and (not isinstance(domain, str) or not domain
-                                   or re.search(r"[\s;,]", domain)):
+                                   or re.search(r"[\s;,\x00-\x1f\x7f]", domain)
+                                   or not _cookie_domain_ok(domain)):
             raise ValueError(f"domain must be a host name or None, got {domain!r}")
         if secure not in (True, False, "auto"):
             raise ValueError(f"secure must be True, False or 'auto', got {secure!r}")
@@ -337,6 +342,15 @@ class SessionMiddleware:
         exc_info = (type(exc), exc, exc.__traceback__) if session._started else None
         return simple_response(start_response, "503 Service Unavailable", _PAGE_503,
                                "text/html; charset=utf-8", _HEADERS_503[2:], exc_info)
+
+
+def _cookie_domain_ok(domain: str) -> bool:
+    """Whether ``dump_cookie`` can encode ``domain`` (it IDNA-encodes it on every response)."""
+    try:
+        domain.partition(":")[0].lstrip(".").encode("idna")
+    except UnicodeError:
+        return False
+    return True
 
 
 def _as_secure(value: str) -> bool | str:

@@ -20,6 +20,7 @@ directory and ``sqlite:////var/lib/...`` (four slashes) is absolute.
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 import threading
@@ -35,12 +36,22 @@ T = TypeVar("T")
 
 _INHERITED: list[sqlite3.Connection] = []
 
+logger = logging.getLogger("middleware.sessions")
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
     id TEXT PRIMARY KEY,
     data TEXT NOT NULL,
     expires REAL NOT NULL
 )"""
+
+
+def _inode(path: str) -> int | None:
+    """The inode of ``path``, ``None`` when it is missing."""
+    try:
+        return os.stat(path).st_ino
+    except OSError:
+        return None
 
 
 class SQLiteStore:
@@ -89,7 +100,15 @@ class SQLiteStore:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute(_SCHEMA)
-            local.conn, local.pid = conn, os.getpid()
+            local.conn, local.pid, local.inode = conn, os.getpid(), _inode(self.path)
+        elif _inode(self.path) != local.inode:
+            # the file was removed or replaced: this connection would keep writing to one
+            # that no other worker sees and that is gone at the next restart
+            logger.error("session database %s was removed or replaced; reopening it (the "
+                         "sessions in the old file are lost)", self.path)
+            local.conn.close()
+            local.pid = None
+            return self._connect()
         return local.conn
 
     def _run(self, operation: str, work: Callable[[sqlite3.Connection], T]) -> T:

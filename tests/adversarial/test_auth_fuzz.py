@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 
 import bcrypt
+from fuzz_checks import fuzzed
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -32,6 +33,7 @@ BASIC_PAYLOADS = st.binary(max_size=200).map(lambda b: base64.b64encode(b).decod
 @given(header=st.one_of(LATIN1, st.tuples(SCHEMES, st.one_of(LATIN1, BASIC_PAYLOADS)).map(
     "".join)))
 def test_any_authorization_header_gets_a_4xx_never_an_exception(header):
+    fuzzed("Authorization")
     result = serve(APP, make_environ(HTTP_AUTHORIZATION=header, PATH_INFO="/admin"))
     assert result.error is None
     assert result.status[:3] in {"400", "401"}, (header, result.status)
@@ -41,6 +43,7 @@ def test_any_authorization_header_gets_a_4xx_never_an_exception(header):
                                       "..;", "public\\..", "healthz"]), max_size=6).map(
     lambda parts: "/" + "/".join(parts)))
 def test_a_path_is_public_only_if_it_resolves_inside_a_public_one(path):
+    fuzzed("request path (auth)")
     result = serve(APP, make_environ(PATH_INFO=path))
     segments = normalise(path)
     inside = segments is not None and (segments[:1] == ("public",) or segments == ("health",))
@@ -49,6 +52,7 @@ def test_a_path_is_public_only_if_it_resolves_inside_a_public_one(path):
 
 @given(value=LATIN1)
 def test_safe_next_returns_a_same_origin_path(value):
+    fuzzed("login next=")
     target = safe_next(value)
     assert target == "/" or target == value
     assert target.startswith("/") and not target.startswith(("//", "/\\"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import pytest
+from fuzz_checks import fuzzed
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -25,6 +26,7 @@ SPEC = {"flag": as_bool, "size": as_int, "ttl": as_seconds, "names": as_list}
 @pytest.mark.parametrize("converter", CONVERTERS, ids=lambda c: c.__name__)
 @given(value=st.text())
 def test_a_converter_returns_its_type_or_raises_value_error(converter, value):
+    fuzzed("ini option values")
     try:
         result = converter(value)
     except ValueError:
@@ -36,11 +38,13 @@ def test_a_converter_returns_its_type_or_raises_value_error(converter, value):
 
 @given(value=st.text())
 def test_lists_never_hold_blank_or_padded_items(value):
+    fuzzed("ini option values")
     assert all(item and item == item.strip() for item in as_list(value))
 
 
 @given(local=st.dictionaries(st.sampled_from([*SPEC, "typo", "Size"]), st.text(), max_size=4))
 def test_coerce_options_errors_are_value_errors_naming_the_filter(local):
+    fuzzed("ini option values")
     try:
         options = coerce_options(SPEC, local, {"__file__": "/srv/app.ini"}, where="filter 'x'")
     except ValueError as exc:
@@ -53,6 +57,7 @@ def test_coerce_options_errors_are_value_errors_naming_the_filter(local):
                                          {"true", "false", "yes", "no", "on", "off",
                                           "y", "n", "t", "f", "1", "0"}))
 def test_a_bad_value_from_the_environment_is_never_echoed(value):
+    fuzzed("ini option values")
     secret = "s3cret-" + value.replace("\x00", "")
     os.environ["FUZZ_SECRET"] = secret
     factory = filter_app_factory(lambda app, flag=False: app, {"flag": as_bool}, name="f")
