@@ -428,3 +428,17 @@ def test_repr_lists_options_without_secrets():
                                      BearerTokenAuth(tokens={TOKEN: "ci-bot"})]))
     assert "alice" not in text and HASH not in text and TOKEN not in text
     assert "Identity" in repr(Identity("a", "Basic"))
+
+
+def test_pastedeploy_throttle_fail_open_option_builds_a_fail_closed_throttle(tmp_path):
+    (tmp_path / "app.ini").write_text(textwrap.dedent("""
+        [pipeline:main]
+        pipeline = auth app
+        [filter:auth]
+        use = egg:wsgi-middleware-suite#auth
+        htpasswd = /dev/null
+        throttle_fail_open = false
+        [app:app]
+        paste.app_factory = test_auth_middleware:app_factory
+    """))
+    assert loadapp(f"config:{tmp_path / 'app.ini'}").throttle.fail_open is False

@@ -48,6 +48,7 @@ PasteDeploy filter ``auth``::
 
 Other ini keys: ``bearer_tokens`` (``user:sha256:<hex>`` entries, or ``env:NAME``),
 ``logout_url``, ``login_form``, ``public_methods``, ``cache_ttl``, ``reload_interval``,
+``throttle_fail_open`` (``false``: a 503 while the throttle's Redis is down),
 ``throttle`` (``false`` turns it off), ``trusted_proxies``, ``remote_user_header``,
 ``max_header_length``.
 """

@@ -348,13 +348,15 @@ def _build(options: dict[str, Any]) -> dict[str, Any]:
             backends.append(BearerTokenAuth(tokens=mapping))
         except ValueError as exc:  # its message names ``tokens``, not the ini option
             raise ValueError(f"filter 'auth': bearer_tokens: {exc}") from None
-    throttle = {k: options.pop(k) for k in ("max_failures", "throttle_window") if k in options}
+    throttle = {k: options.pop(k) for k in ("max_failures", "throttle_window",
+                                            "throttle_fail_open") if k in options}
     store = options.pop("throttle_store", "memory")
     if not options.pop("throttle", True):
         options["throttle"] = None
     else:
         options["throttle"] = Throttle(store, max_failures=throttle.get("max_failures", 10),
-                                       window=throttle.get("throttle_window", 300))
+                                       window=throttle.get("throttle_window", 300),
+                                       fail_open=throttle.get("throttle_fail_open", True))
     options["backends"] = backends
     return options
 
@@ -374,6 +376,7 @@ filter_factory = filter_app_factory(AuthMiddleware, {
     "throttle_store": as_str,
     "max_failures": as_int,
     "throttle_window": as_seconds,
+    "throttle_fail_open": as_bool,
     "trusted_proxies": as_list,
     "remote_user_header": as_optional(as_str),
     "max_header_length": as_int,
