@@ -10,21 +10,17 @@
 from __future__ import annotations
 
 import base64
-import contextlib
 import os
 import re
 import shutil
-import socket
-import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import bcrypt
 import requests
 
-from servers import free_port
+from servers import Running, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 RECIPES = ROOT / "recipes"
@@ -40,58 +36,6 @@ def tool(name: str) -> str:
         name, path=os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"]))
     assert path, f"{name} is not installed (see the Makefile's system-deps and test extras)"
     return path
-
-
-class Running:
-    """A started server: its ``Popen``, base URL and log file."""
-
-    def __init__(self, proc: subprocess.Popen, url: str, log_path: Path) -> None:
-        self.proc, self.url, self.log_path = proc, url, log_path
-
-    def log(self) -> str:
-        """Everything the process wrote so far (stdout and stderr)."""
-        return self.log_path.read_text(errors="replace")
-
-
-def _ready(port: int | None, unix_socket: str | None) -> bool:
-    if unix_socket is not None:
-        if not os.path.exists(unix_socket):
-            return False
-        with socket.socket(socket.AF_UNIX) as sock:
-            return sock.connect_ex(unix_socket) == 0
-    with socket.socket() as sock:
-        return sock.connect_ex(("127.0.0.1", port)) == 0
-
-
-@contextlib.contextmanager
-def running(args: list[str], log_path: Path, *, port: int | None = None,
-            unix_socket: str | None = None, env: dict[str, str] | None = None,
-            cwd: str | os.PathLike[str] | None = None, timeout: float = 20.0) -> Iterator[Running]:
-    """Run ``args`` until the block ends; ready once ``port`` (or ``unix_socket``) accepts."""
-    assert (port is None) != (unix_socket is None), "wait for a port or a socket"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(args, env={**os.environ, **(env or {})}, cwd=cwd,
-                                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)
-    server = Running(proc, f"http://127.0.0.1:{port}", log_path)
-    try:
-        deadline = time.monotonic() + timeout
-        while not _ready(port, unix_socket):
-            if proc.poll() is not None:
-                raise AssertionError(f"{args[0]} exited with {proc.returncode}:\n{server.log()}")
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{args[0]} not ready after {timeout}s:\n{server.log()}")
-            time.sleep(0.05)
-        yield server
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, 15)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, 9)
-            proc.wait(5)
 
 
 def wait_for_text(server: Running, pattern: str, timeout: float = 10.0) -> re.Match[str]:
@@ -200,7 +144,6 @@ __all__ = [
     "RECIPES",
     "ROOT",
     "USER",
-    "Running",
     "basic",
     "check_auth",
     "check_compression",
@@ -209,7 +152,6 @@ __all__ = [
     "check_session",
     "free_port",
     "get",
-    "running",
     "stack_env",
     "tool",
     "wait_for_text",

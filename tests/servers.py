@@ -4,6 +4,10 @@ Usage::
 
     with serve_in_thread(app) as base_url:
         requests.get(base_url + "/")
+
+    with run_server([PYTHON, "-m", "gunicorn", ...], port) as server:
+        requests.get(server.url + "/")
+        assert "Booting worker" in server.log()
 """
 
 from __future__ import annotations
@@ -13,9 +17,11 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from werkzeug.serving import make_server
@@ -42,38 +48,67 @@ def serve_in_thread(app: Any, threaded: bool = True) -> Iterator[str]:
         thread.join(5)
 
 
-def wait_for_port(port: int, timeout: float = 30.0, proc: subprocess.Popen | None = None) -> None:
-    """Wait until something accepts connections on 127.0.0.1:``port``."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            out = proc.stdout.read() if proc.stdout else ""
-            raise RuntimeError(f"server exited with {proc.returncode}:\n{out}")
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
+class Running:
+    """A started server: its ``Popen``, base URL and log file."""
+
+    def __init__(self, proc: subprocess.Popen, url: str, log_path: Path) -> None:
+        self.proc, self.url, self.log_path = proc, url, log_path
+
+    def log(self) -> str:
+        """Everything the process wrote so far (stdout and stderr)."""
+        return self.log_path.read_text(errors="replace")
+
+
+def _ready(port: int | None, unix_socket: str | None) -> bool:
+    if unix_socket is not None:
+        if not os.path.exists(unix_socket):
+            return False
+        with socket.socket(socket.AF_UNIX) as sock:
+            return sock.connect_ex(unix_socket) == 0
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
 @contextlib.contextmanager
-def run_server(args: list[str], port: int, env: dict[str, str] | None = None,
-               cwd: str | None = None, timeout: float = 30.0) -> Iterator[subprocess.Popen]:
-    """Start a server command, wait for its port, stop it (and its workers) afterwards."""
-    full_env = {**os.environ, **(env or {})}
-    proc = subprocess.Popen(args, env=full_env, cwd=cwd, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+def run_server(args: list[str], port: int | None = None, *, log_path: Path | None = None,
+               unix_socket: str | None = None, env: dict[str, str] | None = None,
+               cwd: str | os.PathLike[str] | None = None,
+               timeout: float = 30.0) -> Iterator[Running]:
+    """Run a server command until the block ends; ready once ``port`` (or ``unix_socket``)
+    accepts. Its output goes to ``log_path`` (a temporary file by default: a pipe nobody reads
+    would block a chatty server), and its whole process group is killed afterwards."""
+    assert (port is None) != (unix_socket is None), "wait for a port or a socket"
+    temporary = log_path is None
+    if log_path is None:
+        handle, name = tempfile.mkstemp(prefix="server-", suffix=".log")
+        os.close(handle)
+        log_path = Path(name)
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(args, env={**os.environ, **(env or {})}, cwd=cwd,
+                                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+    server = Running(proc, f"http://127.0.0.1:{port}", log_path)
     try:
-        wait_for_port(port, timeout, proc)
-        yield proc
+        deadline = time.monotonic() + timeout
+        while not _ready(port, unix_socket):
+            if proc.poll() is not None:
+                raise AssertionError(f"{args[0]} exited with {proc.returncode}:\n{server.log()}")
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{args[0]} not ready after {timeout}s:\n{server.log()}")
+            time.sleep(0.05)
+        yield server
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, 15)
         try:
             proc.wait(10)
         except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, 9)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, 9)
             proc.wait(5)
+        if temporary:
+            log_path.unlink(missing_ok=True)
+
 
 
 PYTHON = sys.executable

@@ -55,12 +55,12 @@ def gunicorn(tmp_path):
     port = free_port()
     args = [PYTHON, "-m", "gunicorn", "--paste", str(ini), "--bind", f"127.0.0.1:{port}",
             "--workers", "2", "--log-level", "warning"]
-    with run_server(args, port, env={"PYTHONPATH": HERE}) as proc:
-        yield f"http://127.0.0.1:{port}", proc
+    with run_server(args, port, env={"PYTHONPATH": HERE}) as server:
+        yield server.url, server
 
 
 def test_gunicorn_serves_the_500_page_and_logs_the_same_request_id(gunicorn):
-    url, proc = gunicorn
+    url, server = gunicorn
     response = requests.get(url + "/raise?token=hunter2&page=1",
                             headers={"Accept": "application/json"}, timeout=10)
     assert response.status_code == 500
@@ -74,8 +74,9 @@ def test_gunicorn_serves_the_500_page_and_logs_the_same_request_id(gunicorn):
     with pytest.raises(requests.exceptions.ChunkedEncodingError):
         requests.get(url + "/stream-fail", timeout=10).content  # noqa: B018
     assert requests.get(url + "/ok", timeout=10).content == b"x" * 4096 + b"done"
-    proc.terminate()
-    log = proc.communicate(timeout=15)[0]
+    server.proc.terminate()
+    server.proc.wait(15)
+    log = server.log()
     line = next(line for line in log.splitlines() if rid in line)
     assert "GET /raise?token=[scrubbed]&page=1" in line and "hunter2" not in log
     assert log.count("while sending the body: GET /stream-fail") == 1

@@ -22,9 +22,9 @@ from recipe_support import (
     check_session,
     free_port,
     get,
-    running,
     wait_for_text,
 )
+from servers import run_server
 
 PASSWORD_LINE = r"Demo login created: user 'demo', password '([^']+)'"
 
@@ -43,7 +43,7 @@ def make_demo(ini, port):
 
 def test_make_demo_works_on_a_fresh_clone(demo_ini, tmp_path):
     port = free_port()
-    with running(make_demo(demo_ini, port), tmp_path / "demo.log", port=port,
+    with run_server(make_demo(demo_ini, port), port, log_path=tmp_path / "demo.log",
                  cwd=ROOT) as server:
         password = wait_for_text(server, PASSWORD_LINE).group(1)
         base = server.url
@@ -68,7 +68,7 @@ def test_make_demo_works_on_a_fresh_clone(demo_ini, tmp_path):
 
     # a second start keeps the login: the password is printed only on the first run
     port = free_port()
-    with running(make_demo(demo_ini, port), tmp_path / "demo2.log", port=port,
+    with run_server(make_demo(demo_ini, port), port, log_path=tmp_path / "demo2.log",
                  cwd=ROOT) as server:
         check_auth(server.url + "/private", "wsgi-middleware-suite demo", user="demo",
                    password=password)

@@ -16,10 +16,10 @@ from recipe_support import (
     check_error_page,
     check_session,
     free_port,
-    running,
     stack_env,
     tool,
 )
+from servers import run_server
 
 DJANGO = RECIPES / "django"
 ENV = {"DJANGO_SECRET_KEY": "django-recipe-test-key-" + "d" * 30}
@@ -37,7 +37,7 @@ def test_django_project_behind_the_stack(tmp_path):
     args = [tool("gunicorn"), "mysite.wsgi:application", "--bind", f"127.0.0.1:{port}",
             "--workers", "2", "--preload"]
     env = {**stack_env(tmp_path), **ENV}
-    with running(args, tmp_path / "gunicorn.log", port=port, env=env, cwd=DJANGO) as server:
+    with run_server(args, port, log_path=tmp_path / "gunicorn.log", env=env, cwd=DJANGO) as server:
         check_compression(server.url + "/api/", '"items"')
         check_compression(server.url + "/", "<h1>mysite</h1>")
         check_session(server.url + "/", "session")

@@ -19,10 +19,10 @@ from recipe_support import (
     check_error_page,
     free_port,
     get,
-    running,
     stack_env,
     tool,
 )
+from servers import run_server
 
 FLASK = RECIPES / "flask"
 
@@ -42,7 +42,7 @@ def notes(response: requests.Response) -> list[str]:
 @pytest.mark.parametrize("way", ["wsgi_app", "outer"])
 def test_flask_app_behind_the_stack(way, tmp_path):
     port = free_port()
-    with running(commands(way, port), tmp_path / "server.log", port=port,
+    with run_server(commands(way, port), port, log_path=tmp_path / "server.log",
                  env=stack_env(tmp_path, store="cookie"), cwd=FLASK) as server:
         base = server.url
         check_compression(base + "/", "<h1>Notes</h1>")

@@ -23,12 +23,12 @@ from recipe_support import (
     check_session,
     free_port,
     get,
-    running,
     tool,
     wait_for_text,
     write_htpasswd,
 )
 from redis_server import redis_server  # noqa: F401 (fixture)
+from servers import run_server
 
 INI = RECIPES / "ini"
 REALM = {"production": "example.com", "development": "development"}
@@ -92,7 +92,7 @@ def test_production_ini_serves_with_redis_sessions(runner, tmp_path, production_
                                                    redis_server):  # noqa: F811 (fixture)
     port = free_port()
     command = serve_command(runner, "recipes/ini/production.ini", port)
-    with running(command, tmp_path / "server.log", port=port, env=production_env,
+    with run_server(command, port, log_path=tmp_path / "server.log", env=production_env,
                  cwd=ROOT) as server:
         check_compression(server.url + "/api", '"items"')
         check_session(server.url + "/", "session")
@@ -108,8 +108,8 @@ def test_production_ini_serves_with_redis_sessions(runner, tmp_path, production_
 @pytest.mark.parametrize("runner", ["gunicorn", "middleware-serve"])
 def test_development_ini_serves_with_tracebacks_for_localhost(runner, tmp_path, development_ini):
     port = free_port()
-    with running(serve_command(runner, development_ini, port, reload=True),
-                 tmp_path / "server.log", port=port, cwd=ROOT) as server:
+    with run_server(serve_command(runner, development_ini, port, reload=True),
+                 port, log_path=tmp_path / "server.log", cwd=ROOT) as server:
         check_compression(server.url + "/", "wsgi-middleware-suite demo")
         check_session(server.url + "/", "session")
         assert (tmp_path / "var" / "dev-sessions.db").exists()

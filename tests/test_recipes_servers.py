@@ -16,10 +16,10 @@ from recipe_support import (
     ROOT,
     check_demo_stack,
     free_port,
-    running,
     stack_env,
     tool,
 )
+from servers import run_server
 
 SERVERS = RECIPES / "servers"
 
@@ -28,7 +28,7 @@ def test_gunicorn_serves_the_stack(tmp_path):
     port = free_port()
     args = [tool("gunicorn"), "recipes.servers.stack:application", "--bind",
             f"127.0.0.1:{port}", "--workers", "2", "--preload"]
-    with running(args, tmp_path / "gunicorn.log", port=port, env=stack_env(tmp_path),
+    with run_server(args, port, log_path=tmp_path / "gunicorn.log", env=stack_env(tmp_path),
                  cwd=ROOT) as server:
         check_demo_stack(server.url)
 
@@ -37,7 +37,7 @@ def test_waitress_serves_the_stack(tmp_path):
     port = free_port()
     args = [tool("waitress-serve"), f"--listen=127.0.0.1:{port}",
             "recipes.servers.stack:application"]
-    with running(args, tmp_path / "waitress.log", port=port, env=stack_env(tmp_path),
+    with run_server(args, port, log_path=tmp_path / "waitress.log", env=stack_env(tmp_path),
                  cwd=ROOT) as server:
         check_demo_stack(server.url)
 
@@ -45,7 +45,7 @@ def test_waitress_serves_the_stack(tmp_path):
 def test_werkzeug_dev_server_serves_the_stack(tmp_path):
     port = free_port()
     args = [sys.executable, "-m", "recipes.servers.werkzeug_dev", "--port", str(port)]
-    with running(args, tmp_path / "werkzeug.log", port=port, env=stack_env(tmp_path),
+    with run_server(args, port, log_path=tmp_path / "werkzeug.log", env=stack_env(tmp_path),
                  cwd=ROOT) as server:
         check_demo_stack(server.url)
 
@@ -55,7 +55,7 @@ def test_cgi_script_under_lighttpd_serves_the_stack(tmp_path):
     env = {**stack_env(tmp_path), "PORT": str(port), "PYTHON": sys.executable,
            "RECIPE": str(SERVERS)}
     args = [tool("lighttpd"), "-D", "-f", str(SERVERS / "lighttpd-cgi.conf")]
-    with running(args, tmp_path / "lighttpd.log", port=port, env=env, cwd=ROOT) as server:
+    with run_server(args, port, log_path=tmp_path / "lighttpd.log", env=env, cwd=ROOT) as server:
         check_demo_stack(server.url)
 
 
@@ -67,9 +67,9 @@ def test_fastcgi_with_flup_behind_lighttpd_serves_the_stack(tmp_path):
     front = [tool("lighttpd"), "-D", "-f", str(SERVERS / "lighttpd-fastcgi.conf")]
     front_env = {"PORT": str(port), "FCGI_SOCKET": fcgi_socket,
                  "DOCROOT": str(tmp_path / "docroot")}
-    with running(flup, tmp_path / "flup.log", unix_socket=fcgi_socket,
+    with run_server(flup, log_path=tmp_path / "flup.log", unix_socket=fcgi_socket,
                  env=stack_env(tmp_path), cwd=ROOT), \
-            running(front, tmp_path / "lighttpd.log", port=port, env=front_env,
+            run_server(front, port, log_path=tmp_path / "lighttpd.log", env=front_env,
                     cwd=ROOT) as server:
         check_demo_stack(server.url)
 

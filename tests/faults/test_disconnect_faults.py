@@ -120,7 +120,8 @@ def test_a_client_gone_mid_stream_closes_the_generator_once_under_gunicorn(tmp_p
     args = [sys.executable, "-m", "gunicorn", "--workers", "1", "--bind", f"127.0.0.1:{port}",
             "--pythonpath", path, "--timeout", "30", *gunicorn_options(),
             "stream_app:application"]
-    with run_server(args, port, env={"FAULT_MARK": str(mark)}) as proc:
+    with run_server(args, port, env={"FAULT_MARK": str(mark)}) as server:
+        proc = server.proc
         assert _wait(lambda: len(worker_pids(proc.pid)) == 1)
         worker = worker_pids(proc.pid)[0]
         fds = open_fds(worker)
