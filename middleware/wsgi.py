@@ -165,20 +165,23 @@ class Response:
     :meth:`send` (or :meth:`start`) is called; after that the server has them.
 
     :ivar status: the WSGI status line.
-    :ivar headers: a werkzeug ``Headers``.
+    :ivar headers: a werkzeug ``Headers``, built on first access: a middleware that only looks
+        at the status forwards the application's own header list untouched (building and
+        flattening a ``Headers`` costs microseconds per response).
     :ivar exc_info: what the application passed to ``start_response``, or ``None``.
     :ivar restarted: true once the application called ``start_response`` again with
         ``exc_info`` after :meth:`start`: the server then holds the application's new headers,
         not the middleware's, so a body transform must stop changing the body.
     """
 
-    __slots__ = ("status", "headers", "exc_info", "restarted", "_start_response", "_sent",
-                 "_original",
+    __slots__ = ("status", "_headers", "_raw", "exc_info", "restarted", "_start_response",
+                 "_sent", "_original",
                  "_close", "_written", "_head", "_rest")
 
     def __init__(self, start_response: StartResponse) -> None:
         self.status = ""
-        self.headers = Headers()
+        self._raw: list[tuple[str, str]] = []
+        self._headers: Headers | None = None
         self.exc_info: ExcInfo | None = None
         self.restarted = False
         self._start_response = start_response
@@ -195,6 +198,29 @@ class Response:
         return status_code(self.status)
 
     @property
+    def headers(self) -> Headers:
+        """The response headers (see the class docstring)."""
+        if self._headers is None:
+            self._headers = Headers(self._raw)
+        return self._headers
+
+    @headers.setter
+    def headers(self, headers: Headers) -> None:
+        self._headers = headers
+
+    @property
+    def raw_headers(self) -> list[tuple[str, str]]:
+        """The headers as a WSGI list, to read without building a ``Headers``; do not mutate."""
+        return self._raw if self._headers is None else self._headers.to_wsgi_list()
+
+    def add_header(self, name: str, value: str) -> None:
+        """Add a header line, without building a ``Headers`` when none was built yet."""
+        if self._headers is None:
+            self._raw = [*self._raw, (name, value)]  # a copy: the list is the app's
+        else:
+            self._headers.add(name, value)
+
+    @property
     def app_iter(self) -> Iterable[bytes]:
         """The application's own iterable, e.g. to recognise a ``wsgi.file_wrapper``."""
         return self._original
@@ -205,8 +231,11 @@ class Response:
         The body is known when the application returned a list or tuple (the common case for
         frameworks) or after :meth:`read_bounded`; a generator or file wrapper is never read.
         """
-        if isinstance(self._rest, (list, tuple)):
-            return [*self._written, *self._head, *self._rest]
+        rest = self._rest
+        if isinstance(rest, (list, tuple)):
+            if type(rest) is list and not self._written and not self._head:
+                return rest  # the common case, without a copy
+            return [*self._written, *self._head, *rest]
         return None
 
     def iter_chunks(self) -> Iterator[bytes]:
@@ -256,7 +285,8 @@ class Response:
         """Forward status and headers to the server's ``start_response`` (once)."""
         if not self._sent:
             self._sent = True
-            self._start_response(self.status, self.headers.to_wsgi_list(), self.exc_info)
+            headers = self._raw if self._headers is None else self._headers.to_wsgi_list()
+            self._start_response(self.status, headers, self.exc_info)
 
     def send(self, transform: BodyTransform | None = None) -> Iterable[bytes]:
         """Start the response and return the body for the server.
@@ -283,7 +313,7 @@ class Response:
         if self.status and exc_info is None:
             raise AssertionError("start_response called a second time without exc_info")
         self.status = status
-        self.headers = Headers(headers)
+        self._raw, self._headers = headers, None
         self.exc_info = exc_info
         return self._written.append
 

@@ -227,18 +227,23 @@ class CompressionMiddleware:
                     coding: str) -> Iterable[bytes]:
         """Run the app with its response captured, and encode the body if the rules allow."""
         response = call_app(self.app, environ, start_response)
-        headers = response.headers
-        fields = header_fields(headers)
-        if self._opted_out(environ, headers, fields):
+        # Read the app's list as is: a Headers is built only when one is edited below.
+        fields = header_fields(response.raw_headers)
+        if ("content-encoding" in fields or environ.get(DISABLE_KEY)) and self._opted_out(
+                environ, response.headers, fields):
             return response.send()
         code = response.status_code
         if not self._eligible(code, fields):
             return response.send()
-        self._vary(headers, fields)
+        if "vary" in fields:
+            add_vary(response.headers, "Accept-Encoding")
+        else:
+            response.add_header("Vary", "Accept-Encoding")
         if code == 304 or self._too_small(fields):
             if code == 304:
-                self._weaken(headers, fields)
+                self._weaken(response.headers, fields)
             return response.send()
+        headers = response.headers
         known = response.known_body()
         if known is not None:
             return self._one_shot(environ, response, fields, coding, known)
