@@ -21,13 +21,14 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 # Debian tools the tests and benchmarks drive: a real browser, a load generator, Apache's
 # htpasswd (the auth tests read files written by the real tool), and lighttpd (the CGI and
-# FastCGI recipes run behind it; it lives in /usr/sbin).
+# FastCGI recipes run behind it; it lives in /usr/sbin), and curl (a real client for compression).
 system-deps:
 	@missing=""; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	command -v wrk >/dev/null || missing="$$missing wrk"; \
 	command -v htpasswd >/dev/null || missing="$$missing apache2-utils"; \
 	command -v lighttpd >/dev/null || test -x /usr/sbin/lighttpd || missing="$$missing lighttpd"; \
+	command -v curl >/dev/null || missing="$$missing curl"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing Debian packages:$$missing"; \
 		if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
