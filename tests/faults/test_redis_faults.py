@@ -15,9 +15,9 @@ import logging
 import bcrypt
 import pytest
 
+from benchmarks.redis_process import RedisProcess
 from benchmarks.soak import (
     Client,
-    RedisProcess,
     Tally,
     gunicorn,
     unexpected_tracebacks,
