@@ -21,6 +21,10 @@ Two levels, cheapest first:
     header). The hook runs when the application calls ``start_response``; the call is forwarded
     at once, so ``write()`` streams and the body is never wrapped.
 
+:func:`rewrite_start_response`
+    The same on the raw WSGI header list, for a layer that mostly reads headers or appends one
+    line (no ``Headers`` is built).
+
 :func:`call_app`
     For a middleware that must decide with the body in view (compression, error pages). It
     runs the application and returns a :class:`Response` holding the status, a werkzeug
@@ -65,6 +69,7 @@ __all__ = [
     "call_app",
     "close_once",
     "hook_start_response",
+    "rewrite_start_response",
     "simple_response",
     "status_code",
 ]
@@ -152,6 +157,26 @@ def hook_start_response(start_response: StartResponse, hook: HeaderHook,
         return start_response(status, h.to_wsgi_list(), exc_info)
 
     return hooked
+
+
+RawHeaderHook = Callable[[str, list[tuple[str, str]]], tuple[str, list[tuple[str, str]]]]
+
+
+def rewrite_start_response(start_response: StartResponse,
+                           rewrite: RawHeaderHook) -> StartResponse:
+    """Like :func:`hook_start_response`, on the WSGI header list itself: no ``Headers`` built.
+
+    ``rewrite(status, headers)`` returns ``(status, headers)``; it must not change the list it
+    was given (the application's) but return a new one, e.g. ``[*headers, ("Vary", "Cookie")]``.
+    For a layer that usually only reads the headers or appends one line, this saves building
+    and flattening a werkzeug ``Headers`` on every response.
+    """
+
+    def rewritten(status: str, headers: list[tuple[str, str]], exc_info: ExcInfo | None = None):
+        status, headers = rewrite(status, headers)
+        return start_response(status, headers, exc_info)
+
+    return rewritten
 
 
 class BodyTooLarge(Exception):

@@ -15,6 +15,7 @@ from middleware.wsgi import (
     call_app,
     close_once,
     hook_start_response,
+    rewrite_start_response,
     simple_response,
     status_code,
 )
@@ -349,3 +350,18 @@ def test_response_restarted_tells_a_transform_the_app_restarted_with_exc_info():
 
     result = serve(watching(app), make_environ())
     assert result.status.startswith("500") and seen == [True]
+
+
+def test_rewrite_start_response_appends_without_touching_the_apps_list():
+    sent = []
+    original = [("Content-Type", "text/plain")]
+
+    def server_start_response(status, headers, exc_info=None):
+        sent.append((status, headers))
+
+    def rewrite(status, headers):
+        return "201 Created", [*headers, ("Vary", "Cookie")]
+
+    rewrite_start_response(server_start_response, rewrite)("200 OK", original)
+    assert sent == [("201 Created", [("Content-Type", "text/plain"), ("Vary", "Cookie")])]
+    assert original == [("Content-Type", "text/plain")]

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from werkzeug.datastructures import Headers
 
 from middleware.headers import add_vary
-from middleware.wsgi import Body, Response, call_app, hook_start_response, simple_response
+from middleware.wsgi import Body, Response, call_app, rewrite_start_response, simple_response
 
 from .encoders import KNOWN, Encoder, Stream, available, make_encoder
 from .negotiation import negotiate
@@ -143,7 +143,7 @@ class CompressionMiddleware:
         if coding is None or environ.get("REQUEST_METHOD") == "HEAD":
             # Nothing to encode: only headers change, so the body is never wrapped.
             hook = partial(self._headers_only, environ, coding)
-            return self.app(environ, hook_start_response(start_response, hook))
+            return self.app(environ, rewrite_start_response(start_response, hook))
         return self._compressed(environ, start_response, coding)
 
     def _with_decoded_request(self, environ: WSGIEnvironment,
@@ -206,22 +206,30 @@ class CompressionMiddleware:
             weaken_etag(headers)
 
     def _headers_only(self, environ: WSGIEnvironment, coding: str | None, status: str,
-                      headers: Headers) -> str:
+                      raw: list[tuple[str, str]]) -> tuple[str, list[tuple[str, str]]]:
         """Header rules for responses that will not be encoded (identity requests, HEAD).
 
         ``Vary`` still tells caches that another client may get an encoded variant. A HEAD
         response (or a 304) gets the weak ``ETag`` its GET would carry, so caches holding the
-        encoded response do not take it as a changed resource.
+        encoded response do not take it as a changed resource. The usual outcome, one
+        ``Vary`` line appended, needs no ``Headers``.
         """
-        fields = header_fields(headers)
-        if self._opted_out(environ, headers, fields):
-            return status
+        fields = header_fields(raw)
+        if "content-encoding" in fields or environ.get(DISABLE_KEY):
+            headers = Headers(raw)
+            if self._opted_out(environ, headers, fields):
+                return status, headers.to_wsgi_list()
         if not self._eligible(int(status[:3]), fields):
-            return status
+            return status, raw
+        weaken = (coding is not None and not self._too_small(fields)
+                  and not fields.get("etag", "W/").startswith("W/"))
+        if "vary" not in fields and not weaken:
+            return status, [*raw, ("Vary", "Accept-Encoding")]
+        headers = Headers(raw)
         self._vary(headers, fields)
-        if coding is not None and not self._too_small(fields):
-            self._weaken(headers, fields)
-        return status
+        if weaken:
+            weaken_etag(headers)
+        return status, headers.to_wsgi_list()
 
     def _compressed(self, environ: WSGIEnvironment, start_response: StartResponse,
                     coding: str) -> Iterable[bytes]:
