@@ -89,6 +89,10 @@ def main(argv: list[str] | None = None) -> int:
     memory_settings = memory.QUICK if args.quick else memory.FULL
     e2e_settings = e2e.QUICK if args.quick else e2e.FULL
     cases = select(all_cases(), args.case)
+    if not cases:
+        print(f"python -m benchmarks: no case id contains {' or '.join(map(repr, args.case))} "
+              "(ids look like 'gzip.ours.pass'; see benchmarks/README.md)", file=sys.stderr)
+        return 2
     results = report.RunResults(
         mode="quick" if args.quick else "full", machine=machine.describe(),
         settings={"micro": asdict(micro_settings), "memory": asdict(memory_settings),

@@ -7,7 +7,6 @@ errors when our API or a peer's changed under it, so the suite keeps working as 
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -32,8 +31,7 @@ def test_quick_benchmark_runs_and_writes_its_report(tmp_path):
     assert "## Memory" in table
     assert table in done.stdout  # the same table is printed
 
-    if importlib.util.find_spec("matplotlib"):
-        assert (tmp_path / "latest.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (tmp_path / "latest.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
     data = json.loads((tmp_path / "latest.json").read_text())
     assert data["mode"] == "quick"
@@ -44,3 +42,11 @@ def test_quick_benchmark_runs_and_writes_its_report(tmp_path):
     broken = {case_id: s for case_id, s in statuses.items()
               if s[1] == "error" or (s[0] in ("bare", "floor") and s[1] != "ok")}
     assert not broken, broken
+
+
+def test_a_case_filter_that_matches_nothing_is_a_clear_error(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "benchmarks", "--only", "micro",
+                           "--case", "no-such-case", "--output", str(tmp_path)],
+                          capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert done.returncode == 2
+    assert "no case id contains 'no-such-case'" in done.stderr
