@@ -127,7 +127,7 @@ class Body:
 
     def __init__(self, chunks: Iterable[bytes], *closables: object) -> None:
         self._chunks = chunks
-        if chunks in closables:
+        if any(chunks is closable for closable in closables):  # identity: never ``==``
             self.close = close_once(*closables)
         else:
             self.close = close_once(chunks, *closables)
