@@ -62,7 +62,9 @@ def serve_waitress(app):
         yield f"http://127.0.0.1:{server.effective_port}"
     finally:
         server.task_dispatcher.shutdown()
-        close_all(server._map)  # closes kept-alive channels too: the loop ends when none is left
+        # Close every channel (kept-alive ones too) from inside the server's own loop: closing
+        # them from this thread races its select() (EBADF). The loop ends when none is left.
+        server.trigger.pull_trigger(lambda: close_all(server._map))
         thread.join(5)
 
 
