@@ -132,16 +132,20 @@ def test_placeholders_are_html_escaped_and_dollar_dollar_is_literal():
     assert result.body == (b"<p>$5 a&lt;b&gt;&amp;&quot;&#x27; Internal Server Error $5</p>")
 
 
-def test_template_file_that_is_not_utf8_is_refused_at_start(tmp_path):
-    (tmp_path / "500.html").write_bytes(b"\xff\xfe broken")
-    with pytest.raises(ValueError, match="template_dir: cannot read 500.html"):
-        ErrorPageMiddleware(failing, template_dir=tmp_path)
-
-
-def test_template_file_with_unknown_placeholder_is_refused_at_start(tmp_path):
-    (tmp_path / "5xx.html").write_text("<p>$request</p>")
-    with pytest.raises(ValueError, match=r"5xx.html: unknown placeholder \$request"):
-        ErrorPageMiddleware(failing, template_dir=tmp_path)
+@pytest.mark.parametrize("content,reason", [
+    (b"\xff\xfe broken", "cannot read 500.html"),
+    (b"<p>$request</p>", r"unknown placeholder \$request"),
+])
+def test_unusable_template_file_is_logged_and_the_built_in_page_stands_in(tmp_path, caplog,
+                                                                         content, reason):
+    (tmp_path / "500.html").write_bytes(content)
+    logger = logging.getLogger("tests.errors.templates")
+    with caplog.at_level(logging.ERROR, logger=logger.name):
+        app = ErrorPageMiddleware(failing, template_dir=tmp_path, logger=logger)
+    assert re.search(reason, caplog.text) and "500.html" in caplog.text
+    result = get(app)
+    assert result.status.startswith("500") and b"Internal Server Error" in result.body
+    assert b"broken" not in result.body and b"$request" not in result.body
 
 
 @pytest.mark.parametrize("code", sorted({*MESSAGES, 418, 499, 599}))

@@ -32,7 +32,10 @@ Options (see :class:`ErrorPageMiddleware` for all):
     HTML templates by status code (or ``"4xx"``, ``"5xx"``, ``"default"``), with the
     placeholders ``$status``, ``$title``, ``$message`` and ``$request_id`` (HTML-escaped).
 ``template_dir``
-    The same as files: ``404.html``, ``5xx.html``, ``default.html``...
+    The same as files: ``404.html``, ``5xx.html``, ``default.html``... A file that cannot be
+    used (unreadable, not UTF-8, empty, an unknown placeholder) is logged as an error at
+    start-up and left out: its statuses get the next page, at worst the built-in one. A
+    template given in ``pages`` in code is checked strictly (``ValueError``).
 ``intercept``
     Replace the app's own error bodies (default ``True``). One response can opt out with the
     header ``X-Error-Page: off`` (removed before sending) or with

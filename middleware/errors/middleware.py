@@ -84,11 +84,11 @@ class ErrorPageMiddleware:
         if not isinstance(intercept, bool):
             raise TypeError(f"intercept must be a bool, not {type(intercept).__name__}")
         self.app = app
-        self._pages = PageSet(pages, template_dir)
+        self.logger = _logger(logger)
+        self._pages = PageSet(pages, template_dir, self.logger)
         self.pages = pages
         self.template_dir = template_dir
         self.intercept = intercept
-        self.logger = _logger(logger)
         self.notify = _notify(notify)
         self.request_id_header = _header_name(request_id_header)
         self.keep_headers = _names(keep_headers, "keep_headers")

@@ -25,6 +25,7 @@ standard reason phrase, a fixed message and the request id (which is validated).
 from __future__ import annotations
 
 import json
+import logging
 import os
 import string
 from collections.abc import Mapping
@@ -135,14 +136,20 @@ class PageSet:
     :param pages: a mapping of status code (or ``"4xx"``, ``"5xx"``, ``"default"``) to an HTML
         template string.
     :param template_dir: a directory of ``<code>.html``, ``4xx.html``, ``5xx.html`` and
-        ``default.html`` files (UTF-8).
+        ``default.html`` files (UTF-8). A file that cannot be used (unreadable, not UTF-8,
+        empty, an unknown placeholder) is logged as an error on ``logger`` and left out, so its
+        statuses get the next page in the lookup order, at worst the built-in one: a broken
+        deploy of one page never takes the error pages down.
+    :param logger: where those errors go.
     """
 
     def __init__(self, pages: Mapping[int | str, str] | None = None,
-                 template_dir: str | os.PathLike[str] | None = None) -> None:
+                 template_dir: str | os.PathLike[str] | None = None,
+                 logger: logging.Logger | logging.LoggerAdapter | None = None) -> None:
         self.templates: dict[str, string.Template] = {}
         if template_dir is not None:
-            self.templates.update(_load_dir(template_dir))
+            self.templates.update(_load_dir(template_dir, logger or logging.getLogger(
+                "middleware.errors")))
         if pages is not None:
             if not isinstance(pages, Mapping):
                 raise TypeError(f"pages must be a mapping of status to template, "
@@ -182,8 +189,9 @@ class PageSet:
         return Page(status, content_type, body)
 
 
-def _load_dir(template_dir: str | os.PathLike[str]) -> dict[str, string.Template]:
-    """Read the templates of ``template_dir`` (unknown file names are ignored)."""
+def _load_dir(template_dir: str | os.PathLike[str],
+              logger: logging.Logger | logging.LoggerAdapter) -> dict[str, string.Template]:
+    """Read the usable templates of ``template_dir`` (unknown file names are ignored)."""
     if not isinstance(template_dir, (str, os.PathLike)):
         raise TypeError(f"template_dir must be a path, not {type(template_dir).__name__}")
     if not os.path.isdir(template_dir):
@@ -198,11 +206,20 @@ def _load_dir(template_dir: str | os.PathLike[str]) -> dict[str, string.Template
         except ValueError:
             continue
         try:
-            with open(entry.path, encoding="utf-8") as file:
-                text = file.read()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ValueError(f"template_dir: cannot read {entry.name}: {exc}") from None
-        if not text.strip():  # a truncated deploy: it would serve a blank error page
-            raise ValueError(f"template_dir: {entry.name} is empty")
-        templates[name] = check_template(text, f"template_dir: {entry.name}")
+            templates[name] = _read_template(entry)
+        except ValueError as exc:
+            logger.error("error page %s not used, the built-in page stands in: %s",
+                         entry.path, exc)
     return templates
+
+
+def _read_template(entry: os.DirEntry[str]) -> string.Template:
+    """One template file, checked; ``ValueError`` says why it cannot be used."""
+    try:
+        with open(entry.path, encoding="utf-8") as file:
+            text = file.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"template_dir: cannot read {entry.name}: {exc}") from None
+    if not text.strip():  # a truncated deploy: it would serve a blank error page
+        raise ValueError(f"template_dir: {entry.name} is empty")
+    return check_template(text, f"template_dir: {entry.name}")
