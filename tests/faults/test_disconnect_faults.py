@@ -124,12 +124,16 @@ def test_a_client_gone_mid_stream_closes_the_generator_once_under_gunicorn(tmp_p
         proc = server.proc
         assert _wait(lambda: len(worker_pids(proc.pid)) == 1)
         worker = worker_pids(proc.pid)[0]
+        # A first request lets the worker finish booting and importing (a busy machine may
+        # still be doing that when the port opens): the baseline is taken after it.
+        assert _read_then_vanish(port) >= 4096
+        assert _wait(lambda: mark.exists() and mark.read_text().count("\n") >= 1)
         fds = open_fds(worker)
         for _ in range(2):
             assert _read_then_vanish(port) >= 4096
-        assert _wait(lambda: mark.exists() and mark.read_text().count("\n") >= 2)
+        assert _wait(lambda: mark.read_text().count("\n") >= 3)
         assert _wait(lambda: open_fds(worker) <= fds)
         assert worker_pids(proc.pid) == [worker]
     lines = mark.read_text().splitlines()
-    assert len(lines) == 2 and all(line.startswith("closed after") for line in lines), lines
+    assert len(lines) == 3 and all(line.startswith("closed after") for line in lines), lines
     assert all(int(line.split()[-1]) < CHUNKS for line in lines)
