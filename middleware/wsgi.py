@@ -69,10 +69,17 @@ __all__ = [
     "call_app",
     "close_once",
     "hook_start_response",
+    "is_file_wrapper",
     "rewrite_start_response",
     "simple_response",
     "status_code",
 ]
+
+
+def is_file_wrapper(app_iter: object, environ: WSGIEnvironment) -> bool:
+    """Whether ``app_iter`` is the server's ``wsgi.file_wrapper`` (keep it for sendfile)."""
+    wrapper = environ.get("wsgi.file_wrapper")
+    return isinstance(wrapper, type) and isinstance(app_iter, wrapper)
 
 
 def status_code(status: str) -> int:

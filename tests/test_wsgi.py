@@ -15,6 +15,7 @@ from middleware.wsgi import (
     call_app,
     close_once,
     hook_start_response,
+    is_file_wrapper,
     rewrite_start_response,
     simple_response,
     status_code,
@@ -365,3 +366,11 @@ def test_rewrite_start_response_appends_without_touching_the_apps_list():
     rewrite_start_response(server_start_response, rewrite)("200 OK", original)
     assert sent == [("201 Created", [("Content-Type", "text/plain"), ("Vary", "Cookie")])]
     assert original == [("Content-Type", "text/plain")]
+
+
+def test_is_file_wrapper_recognises_only_the_servers_wrapper():
+    environ = make_environ()
+    with open(__file__, "rb") as file:
+        assert is_file_wrapper(FileWrapper(file), environ)
+        assert not is_file_wrapper([b"x"], environ)
+        assert not is_file_wrapper(FileWrapper(file), {**environ, "wsgi.file_wrapper": None})

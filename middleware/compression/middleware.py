@@ -9,7 +9,14 @@ from typing import TYPE_CHECKING
 from werkzeug.datastructures import Headers
 
 from middleware.headers import add_vary
-from middleware.wsgi import Body, Response, call_app, rewrite_start_response, simple_response
+from middleware.wsgi import (
+    Body,
+    Response,
+    call_app,
+    is_file_wrapper,
+    rewrite_start_response,
+    simple_response,
+)
 
 from .encoders import KNOWN, Encoder, Stream, available, make_encoder
 from .negotiation import negotiate
@@ -257,7 +264,7 @@ class CompressionMiddleware:
             return self._one_shot(environ, response, fields, coding, known)
         # A body whose length the app knew up front is a download, not a live feed: chunks
         # need no flush (each costs a few bytes), the compressor fills its blocks instead.
-        live = "content-length" not in fields and not self._is_file(environ, response)
+        live = "content-length" not in fields and not is_file_wrapper(response.app_iter, environ)
         if not live:
             del headers["Content-Length"]
         self._mark_encoded(environ, headers, fields, coding)
@@ -290,12 +297,6 @@ class CompressionMiddleware:
             # Byte ranges would point into the encoded body: no range support on this variant.
             del headers["Accept-Ranges"]
         environ[ENCODING_KEY] = coding
-
-    @staticmethod
-    def _is_file(environ: WSGIEnvironment, response: Response) -> bool:
-        """Whether the body is a ``wsgi.file_wrapper``."""
-        wrapper = environ.get("wsgi.file_wrapper")
-        return isinstance(wrapper, type) and isinstance(response.app_iter, wrapper)
 
 
 def _encode_stream(stream: Stream, response: Response,

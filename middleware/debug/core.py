@@ -16,7 +16,7 @@ from middleware.debug.frames import ExceptionInfo, collect
 from middleware.debug.page import render_html
 from middleware.debug.request import RequestInfo, collect_request, learn_secrets
 from middleware.debug.scrub import Scrubber
-from middleware.wsgi import Body, ExcInfo, simple_response
+from middleware.wsgi import Body, ExcInfo, is_file_wrapper, simple_response
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -120,8 +120,7 @@ class DebugMiddleware:
             return self._error(environ, start_response, sys.exc_info())  # type: ignore[arg-type]
         if isinstance(app_iter, (list, tuple)):
             return app_iter
-        wrapper = environ.get("wsgi.file_wrapper")
-        if isinstance(wrapper, type) and isinstance(app_iter, wrapper):
+        if is_file_wrapper(app_iter, environ):
             return app_iter  # a file: keep the server's sendfile path
         return Body(self._guard(environ, start_response, app_iter), app_iter)
 

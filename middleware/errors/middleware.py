@@ -15,7 +15,14 @@ from werkzeug.exceptions import HTTPException
 from middleware.errors.pages import HTML, PageSet, negotiate
 from middleware.errors.report import Reporter, request_id, secret_pattern
 from middleware.headers import add_vary
-from middleware.wsgi import BodyTooLarge, ExcInfo, Response, call_app, status_code
+from middleware.wsgi import (
+    BodyTooLarge,
+    ExcInfo,
+    Response,
+    call_app,
+    is_file_wrapper,
+    status_code,
+)
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -111,7 +118,7 @@ class ErrorPageMiddleware:
         try:
             response = call_app(self.app, environ, start_response)
             body = response.known_body()
-            if body is None and not _is_file_wrapper(response.app_iter, environ):
+            if body is None and not is_file_wrapper(response.app_iter, environ):
                 streamed = True
                 # Pull up to the first byte before the headers go out (a server sends nothing
                 # earlier anyway), so a failure there still gets a clean 500.
@@ -222,12 +229,6 @@ class ErrorPageMiddleware:
             response.close()
         except Exception:  # noqa: BLE001 - logged; the first failure is the one to answer
             self._reporter.exception(sys.exc_info(), environ, rid, "while closing the body")
-
-
-def _is_file_wrapper(app_iter: object, environ: WSGIEnvironment) -> bool:
-    """Whether the body is the server's ``wsgi.file_wrapper`` (left alone for sendfile)."""
-    wrapper = environ.get("wsgi.file_wrapper")
-    return isinstance(wrapper, type) and isinstance(app_iter, wrapper)
 
 
 def _logger(logger: object) -> logging.Logger | logging.LoggerAdapter:
