@@ -11,14 +11,17 @@ Usage::
 
     pattern = secret_name_pattern(["iban"])
     pattern.search("DB_PASSWORD")   # a match: mask it
+
+    mask_url("redis://:hunter2@cache:6379/0")   # 'redis://:***@cache:6379/0'
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from urllib.parse import urlsplit, urlunsplit
 
-__all__ = ["SECRET_WORDS", "secret_name_pattern"]
+__all__ = ["SECRET_WORDS", "mask_url", "secret_name_pattern"]
 
 #: name fragments that mark a value as secret (matched anywhere in the name, any case)
 SECRET_WORDS = (
@@ -31,3 +34,20 @@ def secret_name_pattern(extra: Iterable[str] = ()) -> re.Pattern[str]:
     """A case-insensitive pattern matching :data:`SECRET_WORDS` and the ``extra`` fragments."""
     words = [*SECRET_WORDS, *(w for w in extra if w)]
     return re.compile("|".join(re.escape(w) for w in words), re.IGNORECASE)
+
+
+def mask_url(url: str) -> str:
+    """``url`` with the password of its user-info part (``user:password@``) replaced by ``***``.
+
+    For every ``repr`` and log line that shows a store or service URL. A URL that cannot be
+    parsed is masked whole: showing it could show the password.
+    """
+    try:
+        parts = urlsplit(url)
+        if parts.password is None and "@" not in parts.netloc:
+            return url
+    except ValueError:
+        return "***"
+    userinfo, _, host = parts.netloc.rpartition("@")
+    user = userinfo.partition(":")[0]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))

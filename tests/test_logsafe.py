@@ -32,3 +32,18 @@ def test_huge_value_is_cut():
     logged = for_log("x" * (MAX_LOGGED * 10))
     assert len(logged) == MAX_LOGGED + 3
     assert logged.endswith("...")
+
+
+@pytest.mark.parametrize("url, shown", [
+    ("redis://:hunter2@cache:6379/0", "redis://:***@cache:6379/0"),
+    ("redis://admin:hunter2@cache/0", "redis://admin:***@cache/0"),
+    ("rediss://admin@cache/0", "rediss://admin:***@cache/0"),
+    ("redis://cache:6379/0", "redis://cache:6379/0"),
+    ("unix:///run/redis.sock?db=1", "unix:///run/redis.sock?db=1"),
+    ("redis://u:p@ss@cache/0", "redis://u:***@cache/0"),
+])
+def test_mask_url_hides_the_password(url, shown):
+    from middleware.scrubbing import mask_url
+
+    assert mask_url(url) == shown
+    assert "hunter2" not in mask_url(url)
