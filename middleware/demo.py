@@ -1,9 +1,12 @@
 """The demo app: a page, a JSON endpoint, a streamed response, a route that raises.
 
+Shipped in the package so that the demo and the recipes run from an installed package, not
+only from a checkout: ``use = egg:wsgi-middleware-suite#demo`` in an ini file.
+
 It is a plain WSGI app (no framework) so every middleware's effect is visible: the session
 counter on the page, compressed responses, the login on ``/private``, the error page on ``/boom``.
 
-``app_factory`` is its PasteDeploy entry (``paste.app_factory = recipes.demo.app:app_factory``);
+``app_factory`` is its PasteDeploy entry (``use = egg:wsgi-middleware-suite#demo``);
 with ``htpasswd = PATH`` it creates that file on first run with a user ``demo`` and a random
 password, printed once to the console.
 """
