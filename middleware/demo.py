@@ -29,6 +29,7 @@ code{{background:#f3f3f3;padding:0 .2em}}li{{margin:.3em 0}}</style></head>
 <body><h1>wsgi-middleware-suite demo</h1>
 <p>You have seen this page <strong id="visits">{visits}</strong> time(s) in this session.</p>
 <p>Signed in as: <strong id="user">{user}</strong></p>
+<p>Served by process <strong id="process">{process}</strong> (several processes share the session).</p>
 <ul>
 <li><a href="/api">/api</a>: JSON, compressed when your client accepts it</li>
 <li><a href="/stream">/stream</a>: a streamed response, compressed chunk by chunk</li>
@@ -53,11 +54,13 @@ def index(request: Request) -> Response:
     user = html.escape(request.environ.get("REMOTE_USER") or "nobody")
     # Enough text that compression has something to do on the home page too.
     filler = "<p hidden>" + "demo " * 200 + "</p>"
-    return Response(PAGE.format(visits=visits, user=user, filler=filler), mimetype="text/html")
+    return Response(PAGE.format(visits=visits, user=user, filler=filler,
+                                process=os.getpid()), mimetype="text/html")
 
 
 def api(request: Request) -> Response:
     data = {"time": time.time(), "user": request.environ.get("REMOTE_USER"),
+            "process": os.getpid(),
             "items": [{"id": i, "name": f"item {i}"} for i in range(50)]}
     return Response(json.dumps(data), mimetype="application/json")
 

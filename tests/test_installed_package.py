@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from recipe_support import RECIPES, ROOT, check_demo_stack, free_port
+from recipe_support import RECIPES, ROOT, check_demo_stack, copy_sources, free_port
 from servers import run_server
 
 pytestmark = pytest.mark.slow
@@ -28,11 +28,7 @@ def installed(tmp_path_factory) -> Path:
     """A fresh virtualenv with ``pip install .`` and gunicorn; returns its ``bin`` folder."""
     home = tmp_path_factory.mktemp("user-venv")
     # a copy of the sources, as in a release: the build never writes into the checkout
-    source = tmp_path_factory.mktemp("source")
-    for name in ("pyproject.toml", "setup.cfg", "README.md", "LICENSE"):
-        shutil.copy(ROOT / name, source / name)
-    shutil.copytree(ROOT / "middleware", source / "middleware",
-                    ignore=shutil.ignore_patterns("__pycache__"))
+    source = copy_sources(tmp_path_factory.mktemp("source"))
     venv.EnvBuilder(with_pip=True).create(home)
     bin_dir = home / "bin"
     proc = subprocess.run([str(bin_dir / "python"), "-m", "pip", "install", "--quiet",
