@@ -21,7 +21,9 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 # Debian tools the tests and benchmarks drive: a real browser, a load generator, Apache's
 # htpasswd (the auth tests read files written by the real tool), and lighttpd (the CGI and
-# FastCGI recipes run behind it; it lives in /usr/sbin), and curl (a real client for compression).
+# FastCGI recipes run behind it; it lives in /usr/sbin), curl (a real client for compression),
+# and Apache with Debian's mod_wsgi (the mod_wsgi recipe; its app runs in a venv of Debian's
+# own python3, which needs python3-venv).
 system-deps:
 	@missing=""; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
@@ -29,6 +31,9 @@ system-deps:
 	command -v htpasswd >/dev/null || missing="$$missing apache2-utils"; \
 	command -v lighttpd >/dev/null || test -x /usr/sbin/lighttpd || missing="$$missing lighttpd"; \
 	command -v curl >/dev/null || missing="$$missing curl"; \
+	command -v apache2 >/dev/null || test -x /usr/sbin/apache2 || missing="$$missing apache2"; \
+	test -f /usr/lib/apache2/modules/mod_wsgi.so || missing="$$missing libapache2-mod-wsgi-py3"; \
+	/usr/bin/python3 -c 'import ensurepip' 2>/dev/null || missing="$$missing python3-venv"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing Debian packages:$$missing"; \
 		if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \

@@ -18,9 +18,9 @@ Usage::
            .wrap(wsgi_app))
 
     # or from an ini file, built by PasteDeploy itself
-    pipeline = Pipeline.from_ini("production.ini")
+    pipeline = Pipeline.from_ini("production.ini")   # every option checked here
     print(pipeline)          # the layers, outermost first, secrets masked
-    app = pipeline.wrap()    # the ini's own app, wrapped
+    app = pipeline.wrap()    # the ini's own app, wrapped (the stack built while loading)
 
 The pipeline costs nothing per request: :meth:`wrap` returns the nested middleware objects.
 """
@@ -84,6 +84,8 @@ class Pipeline:
     def __init__(self, app: WSGIApplication | None = None) -> None:
         self.layers: list[Layer] = []
         self.app = app
+        #: what :meth:`build` made around :attr:`app`, outermost first, and from which layers
+        self._built: tuple[list[Layer], list[Any]] | None = None
 
     def use(self, factory: Callable[..., WSGIApplication], /, **options: Any) -> Pipeline:
         """Add ``factory`` as the next layer inward; return the pipeline for chaining.
@@ -97,13 +99,42 @@ class Pipeline:
         return self
 
     def wrap(self, app: WSGIApplication | None = None) -> WSGIApplication:
-        """Build the stack around ``app`` (or the ini's app) and return the outermost layer."""
-        app = app if app is not None else self.app
+        """Build the stack around ``app`` (or the ini's app) and return the outermost layer.
+
+        Without ``app``, a pipeline loaded by :meth:`from_ini` returns the stack it built while
+        loading (so each layer, its store and its start-up log lines exist once).
+        """
         if app is None:
-            raise TypeError("wrap() needs the WSGI app to wrap")
+            return self.build()[0]
         for layer in reversed(self.layers):
             app = layer.apply(app)
         return app
+
+    def build(self) -> list[Any]:
+        """Build the stack around :attr:`app`; return each layer's object, outermost first.
+
+        The last item is the app itself. Built once: later calls return the same objects
+        unless the layers changed. ``check`` uses them to reach each layer's store.
+        """
+        if self.app is None:
+            raise TypeError("wrap() needs the WSGI app to wrap")
+        if self._built is not None and self._built[0] == self.layers:
+            return self._built[1]
+        return self._build_layers()
+
+    def _build_layers(self, source: str | None = None) -> list[Any]:
+        """Apply every layer, innermost first; a ``ValueError`` names the section and
+        ``source`` (the ini file) when given and when the message does not already."""
+        objects = [self.app]
+        for layer in reversed(self.layers):
+            try:
+                objects.insert(0, layer.apply(objects[0]))
+            except ValueError as exc:
+                if source is None or source in str(exc):
+                    raise
+                raise ValueError(f"[filter:{layer.name}] in {source}: {exc}") from exc
+        self._built = (list(self.layers), objects)
+        return objects
 
     def __repr__(self) -> str:
         inner = _factory_name(self.app) if self.app is not None else "app"
@@ -125,8 +156,15 @@ class Pipeline:
         PasteDeploy itself reads the file and finds the factories, so the layering is exactly
         what ``paste.deploy.loadapp`` builds; the pipeline keeps each filter as a layer (named
         after its section, options as written in the file) and the app for :meth:`wrap`.
+
+        The stack is built while loading, so every layer checks its options here (unknown
+        names, wrong types, bad values, missing ``env:`` variables), as ``loadapp`` would: a
+        ``ValueError`` names the section and the file.
         """
-        from paste.deploy.loadwsgi import APP, loadcontext
+        try:
+            from paste.deploy.loadwsgi import APP, loadcontext
+        except ImportError:  # a dependency; only a broken install lacks it
+            raise ImportError("from_ini needs PasteDeploy: pip install PasteDeploy") from None
 
         uri = "config:" + os.path.abspath(os.fspath(path))
         context = loadcontext(APP, uri, name=name, global_conf=dict(global_conf or {}))
@@ -137,6 +175,7 @@ class Pipeline:
         for index, filter_context in enumerate(filter_contexts):
             section = names[index] if len(names) == len(filter_contexts) else ""
             pipeline.layers.append(_layer_from_context(filter_context, section))
+        pipeline._build_layers(source=uri[len("config:"):])
         return pipeline
 
 

@@ -9,8 +9,10 @@ For production, prefer a production server on the same file::
 
     gunicorn --paste production.ini --bind 127.0.0.1:8000 --workers 2 --preload
 
-``check`` loads the file, prints the layers outermost first (secrets masked) and exits non-zero
-with the error when an option is wrong, so a bad configuration fails before a socket is bound.
+``check`` loads the file, prints the layers outermost first (secrets masked), then reaches
+every store the layers use (session stores, a Redis login throttle) and prints one line each.
+Exit status: 0 when all is well, 2 for a configuration error, 3 when a store is unreachable
+(``--offline`` skips the stores), so a bad deployment fails before a socket is bound.
 """
 
 from __future__ import annotations
@@ -59,12 +61,22 @@ def serve(path: str, host: str = "127.0.0.1", port: int = 8000, name: str = "mai
                extra_files=[os.path.abspath(path)] if reload else None)
 
 
-def check(path: str, name: str = "main") -> int:
-    """Print the layers of the ini's pipeline; return an exit status."""
+def check(path: str, name: str = "main", connect: bool = True) -> int:
+    """Print the layers of the ini's pipeline and reach its stores; return an exit status."""
+    from middleware.connectivity import probe_stores
+
     pipeline = load(path, name)
-    pipeline.wrap()
     print(pipeline)
-    return 0
+    if not connect:
+        return 0
+    status = 0
+    for probe in probe_stores(pipeline):
+        if probe.ok:
+            print(probe)
+        else:
+            print(f"error: {probe}", file=sys.stderr)
+            status = 3
+    return status
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -80,10 +92,12 @@ def main(argv: list[str] | None = None) -> int:
     check_cmd = commands.add_parser("check", help="load an ini and print its layers")
     check_cmd.add_argument("ini")
     check_cmd.add_argument("--name", default="main")
+    check_cmd.add_argument("--offline", action="store_true",
+                           help="do not connect to the stores (Redis, SQLite)")
     args = parser.parse_args(argv)
     try:
         if args.command == "check":
-            return check(args.ini, args.name)
+            return check(args.ini, args.name, connect=not args.offline)
         serve(args.ini, args.host, args.port, args.name, args.reload)
     except (ValueError, LookupError, FileNotFoundError, ImportError) as exc:
         print(f"error: {exc}", file=sys.stderr)

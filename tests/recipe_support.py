@@ -38,6 +38,17 @@ def tool(name: str) -> str:
     return path
 
 
+def copy_sources(dest: Path) -> Path:
+    """Copy what a release holds (metadata and the package) to ``dest``, for ``pip install``:
+    building from the copy never writes into the checkout."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in ("pyproject.toml", "setup.cfg", "README.md", "LICENSE"):
+        shutil.copy(ROOT / name, dest / name)
+    shutil.copytree(ROOT / "middleware", dest / "middleware",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    return dest
+
+
 def wait_for_text(server: Running, pattern: str, timeout: float = 10.0) -> re.Match[str]:
     """Wait until the server's log matches ``pattern``; return the match."""
     deadline = time.monotonic() + timeout
@@ -150,6 +161,7 @@ __all__ = [
     "check_demo_stack",
     "check_error_page",
     "check_session",
+    "copy_sources",
     "free_port",
     "get",
     "stack_env",

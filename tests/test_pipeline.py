@@ -119,3 +119,36 @@ def test_a_bad_option_in_the_ini_names_filter_and_file(ini):
 def test_repr_shows_an_htpasswd_path_but_masks_passwords():
     text = repr(Pipeline().use(Tag, htpasswd="users.htpasswd", password="pw-value"))
     assert "users.htpasswd" in text and "pw-value" not in text
+
+
+def test_from_ini_checks_every_option_when_it_loads_not_at_wrap(ini):
+    ini.write_text(INI.replace("loud = yes", "loud = maybe"))
+    with pytest.raises(ValueError, match=r"filter 'tag' in .*app.ini: option 'loud'"):
+        Pipeline.from_ini(ini)
+
+
+def test_a_value_a_middleware_refuses_at_construction_names_the_section_and_file(tmp_path):
+    path = tmp_path / "session.ini"
+    path.write_text(textwrap.dedent("""
+        [pipeline:main]
+        pipeline = cookies hello
+
+        [filter:cookies]
+        use = egg:wsgi-middleware-suite#session
+        secret_key = a-long-enough-secret-key-for-the-test-0123456789
+        max_age = 99999999999w
+
+        [app:hello]
+        paste.app_factory = paste_fixtures:app_factory
+    """))
+    with pytest.raises(ValueError, match=r"^\[filter:cookies\] in .*session.ini: .*max_age") as info:
+        Pipeline.from_ini(path)
+    assert "secret" not in str(info.value).replace("secret_key", "")
+
+
+def test_wrap_returns_the_stack_built_while_loading(ini):
+    pipeline = Pipeline.from_ini(ini)
+    assert pipeline.wrap() is pipeline.wrap()
+    assert pipeline.build()[0] is pipeline.wrap() and pipeline.build()[-1] is hello_app
+    pipeline.layers.pop(0)
+    assert pipeline.wrap().name == "second"

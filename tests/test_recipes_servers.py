@@ -77,7 +77,7 @@ def test_fastcgi_with_flup_behind_lighttpd_serves_the_stack(tmp_path):
 def test_adduser_writes_bcrypt_lines_and_replaces_a_user(tmp_path):
     path = tmp_path / "users.htpasswd"
     for password in ("first password", "second password"):
-        proc = subprocess.run([sys.executable, "-m", "recipes.servers.adduser", str(path),
+        proc = subprocess.run([sys.executable, "-m", "middleware.adduser", str(path),
                                "alice", "--password-stdin", "--rounds", "4"],
                               input=password + "\n", cwd=ROOT, capture_output=True, text=True,
                               timeout=30)

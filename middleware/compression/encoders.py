@@ -20,17 +20,33 @@ import threading
 import zlib
 from collections.abc import Callable
 
-import brotli
+try:
+    import brotli
+except ImportError:  # PyPy and others where brotli cannot build: the same API through CFFI
+    import brotlicffi as brotli
 
 try:
     import zstandard
 except ImportError:  # the optional "zstd" extra is not installed
     zstandard = None
 
+#: The standard library's zstd module (Python 3.14+, or its ``backports.zstd`` package), used
+#: for responses when ``zstandard`` is absent. Request bodies still need ``zstandard``.
+stdlib_zstd = None
+if zstandard is None:
+    try:
+        from compression import zstd as stdlib_zstd
+    except ImportError:
+        try:
+            from backports import zstd as stdlib_zstd
+        except ImportError:
+            stdlib_zstd = None
+
 __all__ = [
     "BrotliEncoder",
     "Encoder",
     "GzipEncoder",
+    "StdlibZstdEncoder",
     "Stream",
     "ZstdEncoder",
     "available",
@@ -177,9 +193,40 @@ class ZstdEncoder(Encoder):
         return Stream(step, end)
 
 
+class StdlibZstdEncoder(Encoder):
+    """Zstandard through the standard library's ``compression.zstd`` (Python 3.14+).
+
+    :func:`make_encoder` picks it when ``zstandard`` is not installed. Same levels and
+    framing as :class:`ZstdEncoder`.
+    """
+
+    name = "zstd"
+
+    def __init__(self, level: int = 3) -> None:
+        if stdlib_zstd is None:
+            raise RuntimeError("zstd needs the 'zstandard' package or Python 3.14+")
+        self.level = level
+
+    def compress(self, data: bytes) -> bytes:
+        return stdlib_zstd.compress(data, self.level)
+
+    def stream(self, flush: bool = True) -> Stream:
+        compressor = stdlib_zstd.ZstdCompressor(level=self.level)
+        encode, end = compressor.compress, compressor.flush
+        if not flush:
+            return Stream(encode, end)
+        block = compressor.FLUSH_BLOCK
+
+        def step(chunk: bytes) -> bytes:
+            return encode(chunk, block)
+
+        return Stream(step, end)
+
+
 def available() -> tuple[str, ...]:
-    """The coding names that can be used here (``zstd`` only with ``zstandard`` installed)."""
-    return tuple(name for name in KNOWN if name != "zstd" or zstandard is not None)
+    """The coding names that can be used here (``zstd`` needs ``zstandard`` or 3.14+)."""
+    has_zstd = zstandard is not None or stdlib_zstd is not None
+    return tuple(name for name in KNOWN if name != "zstd" or has_zstd)
 
 
 def make_encoder(name: str, *, gzip_level: int = 6, brotli_quality: int = 4,
@@ -192,5 +239,5 @@ def make_encoder(name: str, *, gzip_level: int = 6, brotli_quality: int = 4,
     if name == "br":
         return BrotliEncoder(brotli_quality)
     if name == "zstd":
-        return ZstdEncoder(zstd_level)
+        return (ZstdEncoder if zstandard is not None else StdlibZstdEncoder)(zstd_level)
     raise ValueError(f"unknown content coding {name!r} (known: {', '.join(KNOWN)})")

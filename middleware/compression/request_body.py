@@ -26,11 +26,10 @@ import zlib
 from collections.abc import Callable, Iterator
 from typing import IO, TYPE_CHECKING
 
-import brotli
 from werkzeug.http import parse_list_header
 from werkzeug.wsgi import get_input_stream
 
-from .encoders import zstandard
+from .encoders import brotli, zstandard
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment

@@ -17,7 +17,7 @@ Configuration comes from the environment, so no secret is written in a file:
 ``HTPASSWD_FILE``
     The Apache htpasswd file of the users who may open ``/private`` (default
     ``recipes/servers/var/users.htpasswd``; create it with ``htpasswd -B`` or
-    ``python -m recipes.servers.adduser``).
+    ``wsgi-middleware-adduser``).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from middleware import (
     Pipeline,
     SessionMiddleware,
 )
-from recipes.demo.app import application as demo_app
+from middleware.demo import application as demo_app
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 VAR = os.path.join(HERE, "var")

@@ -1,9 +1,12 @@
 """The demo app: a page, a JSON endpoint, a streamed response, a route that raises.
 
+Shipped in the package so that the demo and the recipes run from an installed package, not
+only from a checkout: ``use = egg:wsgi-middleware-suite#demo`` in an ini file.
+
 It is a plain WSGI app (no framework) so every middleware's effect is visible: the session
 counter on the page, compressed responses, the login on ``/private``, the error page on ``/boom``.
 
-``app_factory`` is its PasteDeploy entry (``paste.app_factory = recipes.demo.app:app_factory``);
+``app_factory`` is its PasteDeploy entry (``use = egg:wsgi-middleware-suite#demo``);
 with ``htpasswd = PATH`` it creates that file on first run with a user ``demo`` and a random
 password, printed once to the console.
 """
@@ -26,6 +29,7 @@ code{{background:#f3f3f3;padding:0 .2em}}li{{margin:.3em 0}}</style></head>
 <body><h1>wsgi-middleware-suite demo</h1>
 <p>You have seen this page <strong id="visits">{visits}</strong> time(s) in this session.</p>
 <p>Signed in as: <strong id="user">{user}</strong></p>
+<p>Served by process <strong id="process">{process}</strong> (several processes share the session).</p>
 <ul>
 <li><a href="/api">/api</a>: JSON, compressed when your client accepts it</li>
 <li><a href="/stream">/stream</a>: a streamed response, compressed chunk by chunk</li>
@@ -50,11 +54,13 @@ def index(request: Request) -> Response:
     user = html.escape(request.environ.get("REMOTE_USER") or "nobody")
     # Enough text that compression has something to do on the home page too.
     filler = "<p hidden>" + "demo " * 200 + "</p>"
-    return Response(PAGE.format(visits=visits, user=user, filler=filler), mimetype="text/html")
+    return Response(PAGE.format(visits=visits, user=user, filler=filler,
+                                process=os.getpid()), mimetype="text/html")
 
 
 def api(request: Request) -> Response:
     data = {"time": time.time(), "user": request.environ.get("REMOTE_USER"),
+            "process": os.getpid(),
             "items": [{"id": i, "name": f"item {i}"} for i in range(50)]}
     return Response(json.dumps(data), mimetype="application/json")
 

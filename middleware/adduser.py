@@ -1,4 +1,6 @@
-"""Add or replace a user in an htpasswd file: ``python -m recipes.servers.adduser FILE USER``.
+"""Add or replace a user in an htpasswd file: ``wsgi-middleware-adduser FILE USER``.
+
+Also ``python -m middleware.adduser FILE USER``; both come with the installed package.
 
 The password is read without echo (or from ``--password-stdin``) and stored as a bcrypt hash,
 the format Apache's ``htpasswd -B`` writes and :class:`~middleware.BasicAuth` reads.
@@ -31,7 +33,7 @@ def add_user(path: str, user: str, password: str, rounds: int = 12) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m recipes.servers.adduser",
+    parser = argparse.ArgumentParser(prog="wsgi-middleware-adduser",
                                      description=__doc__.split("\n")[0])
     parser.add_argument("file")
     parser.add_argument("user")
