@@ -88,7 +88,7 @@ def test_serve_from_the_installed_package(installed, site):
 def test_gunicorn_paste_from_the_installed_package(installed, site):
     port = free_port()
     args = [str(installed / "gunicorn"), "--paste", "demo.ini", "--bind", f"127.0.0.1:{port}",
-            "--workers", "2", "--preload"]
+            "--workers", "2"]
     with run_server(args, port, log_path=site / "gunicorn.log", env=user_env(),
                     cwd=site) as server:
         check_demo_stack(server.url)
