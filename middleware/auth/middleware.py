@@ -7,8 +7,9 @@ See :mod:`middleware.auth` for the user guide. Order of checks for each request:
    untouched: the cost is one cached path lookup.
 3. A trusted proxy's user header (only from ``trusted_proxies``).
 4. ``Authorization`` (and custom token headers): the first backend that recognises the
-   credentials decides; a recently verified credential is let through at once, anything else
-   passes the throttle (429) and then the full check (401 on failure, 400 if malformed).
+   credentials decides. The throttle comes first (429), counting the attempt atomically;
+   then a recently verified credential is let through, anything else gets the full check
+   (401 on failure, 400 if malformed); a success gives the counted attempt back.
 5. The identity kept in the session by the login form.
 6. Nobody: a 303 to ``login_url`` for browsers, else 401 with one challenge per backend
    (no ``Basic`` challenge for XHR/``fetch`` clients, so no browser dialog pops up).
@@ -70,7 +71,9 @@ class AuthMiddleware:
         :class:`BearerTokenAuth`, or any object with the backend methods of :mod:`.base`).
     :param realm: the realm of the challenges and the login page's title.
     :param public_paths: paths that need no login: exact (``/health``) or subtrees
-        (``/static/*``), matched on whole, normalised segments (see :mod:`.paths`).
+        (``/static/*``), matched segment by segment on the path as the application sees
+        it; ambiguous paths (dot or empty segments, ``%``, ``\\``, ``;``) are never public
+        (see :mod:`.paths`).
     :param login_url: an application path (``/login``); browsers without an identity are
         redirected there with a safe ``next``. Needs ``SessionMiddleware`` outside this one.
     :param logout_url: the logout route of the built-in form; defaults to ``logout`` beside
