@@ -36,6 +36,7 @@ Usage::
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import ipaddress
 import logging
@@ -286,11 +287,16 @@ class Throttle:
         return str(ip)
 
     def _keys(self, address: str | None, user: str | None) -> list[str]:
-        keys = [f"ip:{self.client(address)}"]
-        if user is not None:
-            # Hashed: user names are client input of any length and alphabet.
-            keys.append("user:" + hashlib.sha256(user.encode()).hexdigest()[:32])
-        return keys
+        # Cached: every authenticated request passes the throttle, with few distinct keys.
+        return list(self._cached_keys(address, user))
+
+    @functools.lru_cache(maxsize=4096)  # noqa: B019 - a Throttle lives as long as its app
+    def _cached_keys(self, address: str | None, user: str | None) -> tuple[str, ...]:
+        if user is None:
+            return (f"ip:{self.client(address)}",)
+        # Hashed: user names are client input of any length and alphabet.
+        return (f"ip:{self.client(address)}",
+                "user:" + hashlib.sha256(user.encode("utf-8", "surrogatepass")).hexdigest()[:32])
 
     def retry_after(self, address: str | None, user: str | None) -> int:
         """Seconds the client must wait, or 0 when it may try; may raise ThrottleUnavailable."""
