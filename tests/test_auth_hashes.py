@@ -66,10 +66,15 @@ def test_bcrypt_password_over_72_bytes_is_truncated_like_htpasswd_not_a_crash():
     assert not stored.verify("a" * 71)
 
 
-@pytest.mark.parametrize("method", ["scrypt:1024:8:1", "pbkdf2:sha256:1000"])
-def test_werkzeug_hashes_verify(method):
+@pytest.mark.parametrize("method, weak", [
+    ("scrypt:16384:8:1", False), ("pbkdf2:sha256:100000", False), ("pbkdf2:sha512", False),
+    # weak parameters are flagged like {SHA}: a leaked file gives them away fast
+    ("scrypt:1024:8:1", True), ("pbkdf2:sha256:1000", True), ("pbkdf2:md5:1000000", True),
+    ("pbkdf2:sha1:1000000", True),
+])
+def test_werkzeug_hashes_verify_and_weak_parameters_are_flagged(method, weak):
     stored = parse_hash(generate_password_hash("pw", method=method))
-    assert stored.scheme == "werkzeug" and not stored.weak
+    assert stored.scheme == "werkzeug" and stored.weak is weak
     assert stored.verify("pw") and not stored.verify("pW")
 
 

@@ -30,7 +30,7 @@ def who(environ, start_response):
 def stack(backend=None, store="memory", **options):
     options.setdefault("throttle", None)
     auth = AuthMiddleware(who, [backend or BasicAuth(users={"alice": HASH})],
-                          realm="Staff <area>", login_url="/login", **options)
+                          realm="Staff <area>", login_url="/login", secret_key=KEY, **options)
     return SessionMiddleware(auth, secret_key=KEY, store=store)
 
 
@@ -48,7 +48,7 @@ def test_browser_is_sent_to_the_form_and_back_after_login():
     assert page.status_int == 200 and "Staff &lt;area&gt;" in page.text
     assert "script-src" not in page.headers["Content-Security-Policy"]
     assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
-    assert page.headers["Cache-Control"] == "no-store"
+    assert page.headers["Cache-Control"] == "no-store, no-transform"
     form = page.forms[0]
     assert form["next"].value == "/admin?x=1"
     form["username"], form["password"] = "alice", "wonderland"
@@ -141,7 +141,7 @@ def test_form_failures_are_throttled():
 
 
 def test_login_form_without_session_middleware_names_the_fix():
-    app = AuthMiddleware(who, [BasicAuth(users={"alice": HASH})], login_url="/login")
+    app = AuthMiddleware(who, [BasicAuth(users={"alice": HASH})], login_url="/login", secret_key=KEY)
     with pytest.raises(RuntimeError, match="SessionMiddleware"):
         webtest.TestApp(app).get("/login")
 
@@ -155,7 +155,8 @@ def test_applications_with_their_own_login_page_use_the_login_helper():
         get_session(environ)["seen"] = True
         return who(environ, start_response)
 
-    auth = AuthMiddleware(own_login, [backend], login_url="/signin", login_form=False)
+    auth = AuthMiddleware(own_login, [backend], login_url="/signin", login_form=False,
+                          secret_key=KEY)
     client = webtest.TestApp(SessionMiddleware(auth, secret_key=KEY))
     client.get("/private", headers=BROWSER, status=303)
     client.get("/signin")

@@ -1,7 +1,8 @@
 """Authentication: Basic (htpasswd), bearer tokens and a browser login form, safe by default.
 
 :class:`AuthMiddleware` asks every request "who are you?" and lets it reach the application
-only with an answer, unless the path is public. It sets ``environ["REMOTE_USER"]``,
+only with an answer, unless the path is public (as the application will see it: paths with
+dot segments, empty segments, ``%``, ``\\`` or ``;`` are never public; see :mod:`.paths`). It sets ``environ["REMOTE_USER"]``,
 ``environ["AUTH_TYPE"]`` and ``environ["middleware.identity"]`` (an :class:`Identity` with
 ``user``, ``scheme`` and ``claims``).
 
@@ -16,8 +17,10 @@ Backends, tried in order (the first that recognises the presented credentials de
 Answers: 401 with one ``WWW-Authenticate`` challenge per backend (none of them ``Basic`` for
 XHR/``fetch`` clients, so no browser dialog), or for browsers a 303 to ``login_url`` carrying a
 safe ``next``; 400 for a malformed ``Authorization`` header; 403 when ``authorize`` says no;
-429 with ``Retry-After`` after too many failures per address or user name (:class:`Throttle`,
-in memory or in Redis).
+429 with ``Retry-After`` after too many failures per address (IPv6: per /64) or user name
+(:class:`Throttle`, in memory or in Redis, counted atomically before any cache or password
+check). The login form needs ``secret_key`` (the session's secret will do), so a login holds
+on every worker, host and restart.
 
 When NOT to use it: for fine-grained permissions (write them in the application, or in
 ``authorize``); for single sign-on protocols (OpenID Connect, SAML: use a dedicated library, and
@@ -31,7 +34,7 @@ Usage::
     app = AuthMiddleware(app, backends=[BasicAuth(htpasswd="users.htpasswd"),
                                         BearerTokenAuth(tokens={TOKEN: "ci-bot"})],
                          realm="Admin", public_paths=["/health", "/static/*"],
-                         login_url="/login")
+                         login_url="/login", secret_key=KEY)
     app = SessionMiddleware(app, secret_key=KEY)     # outside: the login form needs it
 
 PasteDeploy filter ``auth``::
@@ -42,6 +45,7 @@ PasteDeploy filter ``auth``::
     realm = Admin
     public_paths = /health, /static/*
     login_url = /login
+    secret_key = env:SESSION_SECRET
     throttle_store = redis://127.0.0.1:6379/0
     max_failures = 10
     throttle_window = 5m
@@ -49,7 +53,7 @@ PasteDeploy filter ``auth``::
 Other ini keys: ``bearer_tokens`` (``user:sha256:<hex>`` entries, or ``env:NAME``),
 ``logout_url``, ``login_form``, ``public_methods``, ``cache_ttl``, ``reload_interval``,
 ``throttle_fail_open`` (``false``: a 503 while the throttle's Redis is down),
-``throttle`` (``false`` turns it off), ``trusted_proxies``, ``remote_user_header``,
+``throttle`` (``false`` turns it off), ``throttle_ipv6_prefix``, ``trusted_proxies``, ``remote_user_header``,
 ``max_header_length``.
 """
 

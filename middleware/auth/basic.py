@@ -6,10 +6,19 @@ encoded), or for browser users who need to log out (browsers cache Basic credent
 login form of :class:`~middleware.auth.AuthMiddleware` instead).
 
 Verifying a strong hash costs 50-200 ms, so successful verifications are remembered for
-``cache_ttl`` seconds under an HMAC of (user, password, stored hash) with a per-process key:
-the cache holds no plaintext, and changing the stored hash invalidates it. Failures are never
-cached (the throttle deals with them). An unknown user name is checked against a dummy hash of
-the same scheme and cost, so response time does not tell which names exist.
+``cache_ttl`` seconds under an HMAC of (user, password, stored hash) with a per-process key
+(a cache may differ between processes): the cache holds no plaintext, and changing the stored
+hash invalidates it. Failures are never cached (the throttle deals with them, and is asked
+before the cache).
+
+Response time does not tell which names exist: an unknown user name is checked against a
+dummy hash of the *slowest* scheme and cost in the table, and a known user whose hash is
+cheaper than that one pays the same dummy check on top of their own, so with ``{SHA}``,
+bcrypt and scrypt users mixed, every check costs what the scrypt one costs.
+
+``fingerprint(user)`` (what a browser login keeps, so a password change ends it) is an HMAC
+of the stored hash under a key derived from ``secret_key``, configuration every worker, host
+and restart shares; ``AuthMiddleware(secret_key=...)`` hands its key to backends without one.
 
 Credentials are decoded as UTF-8 (the challenge advertises ``charset="UTF-8"``), falling back
 to latin-1 for old clients. Malformed headers (bad base64, no colon, control characters) raise
@@ -25,7 +34,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import hmac
 import re
 import secrets
@@ -37,6 +45,7 @@ from typing import TYPE_CHECKING
 from .base import Credentials, Identity, MalformedCredentials, quote_param
 from .hashes import PasswordHash, UnsupportedHash, parse_hash
 from .htpasswd import HtpasswdFile, warn_weak
+from .keys import SecretKeys
 
 if TYPE_CHECKING:
     import os
@@ -58,13 +67,16 @@ class BasicAuth:
         0 disables the cache.
     :param cache_size: most entries in the verification cache.
     :param reload_interval: seconds between checks of the htpasswd file for changes.
+    :param secret_key: the secret (or list, newest first) the login fingerprints are keyed
+        with; by default the one of the enclosing :class:`~middleware.auth.AuthMiddleware`.
     """
 
     scheme = "Basic"
 
     def __init__(self, users: Mapping[str, str] | None = None,
                  htpasswd: str | os.PathLike[str] | None = None, *, cache_ttl: float = 300,
-                 cache_size: int = 10_000, reload_interval: float = 1.0) -> None:
+                 cache_size: int = 10_000, reload_interval: float = 1.0,
+                 secret_key: str | bytes | list[str | bytes] | None = None) -> None:
         if users is None and htpasswd is None:
             raise ValueError("BasicAuth needs users= (a mapping) or htpasswd= (a file path)")
         if users is not None and not isinstance(users, Mapping):
@@ -89,6 +101,13 @@ class BasicAuth:
         self._cache: dict[bytes, float] = {}
         self._cache_lock = threading.Lock()
         self._dummies: dict[str, PasswordHash] = {}
+        self._slowest: tuple[object, PasswordHash] | None = None
+        self.secret_keys = None if secret_key is None else SecretKeys(secret_key)
+
+    def use_secret_key(self, keys: SecretKeys) -> None:
+        """Key the fingerprints with ``keys`` unless this backend was given its own."""
+        if self.secret_keys is None:
+            self.secret_keys = keys
 
     def lookup(self, user: str) -> PasswordHash | None:
         """The stored hash of ``user``, or ``None``."""
@@ -145,11 +164,16 @@ class BasicAuth:
         return None
 
     def check_password(self, user: str, password: str) -> bool:
-        """Whether ``password`` is right for ``user``; unknown users cost a dummy hash."""
+        """Whether ``password`` is right for ``user``; every call costs what the slowest hash
+        of the table costs (unknown users: a dummy of that kind; cheaper known users: their
+        own hash plus that dummy)."""
         stored = self.lookup(user)
+        dummy = self.dummy_hash()
         if stored is None:
-            self._dummy().verify(password)
+            dummy.verify(password)
             return False
+        if stored.cost < dummy.cost:
+            dummy.verify(password)
         if not stored.verify(password):
             return False
         if self.cache_ttl:
@@ -157,11 +181,20 @@ class BasicAuth:
         return True
 
     def fingerprint(self, user: str) -> str | None:
-        """A short MAC of the user's stored hash: it changes when the password changes."""
+        """A short MAC of the user's stored hash (newest key): it changes when the password
+        changes, and is the same in every process configured with the same ``secret_key``."""
+        found = self.fingerprints(user)
+        return found[0] if found else None
+
+    def fingerprints(self, user: str) -> list[str]:
+        """The fingerprint under each configured key, newest first (``[]``: unknown user)."""
         stored = self.lookup(user)
         if stored is None:
-            return None
-        return hmac.new(self._key, stored.value.encode(), hashlib.sha256).hexdigest()[:32]
+            return []
+        if self.secret_keys is None:
+            raise RuntimeError("BasicAuth fingerprints need a configured key: pass "
+                               "secret_key= to AuthMiddleware or to BasicAuth")
+        return self.secret_keys.sign_all("fingerprint", stored.value.encode())
 
     def challenge(self, realm: str, error: str | None = None) -> str:
         """``Basic realm="...", charset="UTF-8"``."""
@@ -176,22 +209,19 @@ class BasicAuth:
                     self._cache.clear()
             self._cache[key] = now + self.cache_ttl
 
-    def _dummy(self) -> PasswordHash:
-        """A dummy hash like the first stored one (same scheme and cost), made once per kind."""
-        stored = next(iter(self.users.values()), None)
-        if stored is None and self.htpasswd is not None:
-            stored = next(iter(self.htpasswd.users().values()), None)
-        template = stored or _DEFAULT_TEMPLATE
-        # bcrypt's cost sits in the first 7 characters, werkzeug's parameters before the '$'.
-        if template.scheme == "bcrypt":
-            kind = template.value[:7]
-        elif template.scheme == "werkzeug":
-            kind = template.value.split("$", 1)[0]
-        else:
-            kind = template.scheme
-        dummy = self._dummies.get(kind)
+    def dummy_hash(self) -> PasswordHash:
+        """The hash unknown users are checked against: a random password's hash of the same
+        kind as the slowest stored hash (bcrypt cost 10 for an empty table)."""
+        table = self.htpasswd.users() if self.htpasswd is not None else None
+        slowest = self._slowest
+        if slowest is not None and slowest[0] is table:
+            return slowest[1]
+        stored = list(self.users.values()) + list((table or {}).values())
+        template = max(stored, key=lambda h: h.cost, default=_DEFAULT_TEMPLATE)
+        dummy = self._dummies.get(template.kind)
         if dummy is None:
-            dummy = self._dummies[kind] = template.dummy()
+            dummy = self._dummies[template.kind] = template.dummy()
+        self._slowest = (table, dummy)
         return dummy
 
     def __repr__(self) -> str:

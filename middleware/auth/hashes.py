@@ -1,6 +1,8 @@
 """Password hash formats found in htpasswd files, and how to verify each one.
 
-Accepted (the first three are strong, the last two are legacy and logged as weak):
+Accepted (the first three are strong, the last two are legacy and logged as weak, as are
+werkzeug hashes with weak parameters: ``pbkdf2`` over MD5/SHA-1 or any digest outside SHA-2/
+SHA-3/BLAKE2, ``pbkdf2`` under 100 000 iterations, ``scrypt`` under N·r·p = 131 072):
 
 * bcrypt ``$2y$`` / ``$2b$`` / ``$2a$`` (``htpasswd -B``). bcrypt only reads the first 72
   bytes of a password; longer passwords are truncated exactly as Apache's ``htpasswd`` and
@@ -30,6 +32,19 @@ from werkzeug.security import check_password_hash, generate_password_hash
 __all__ = ["PasswordHash", "UnsupportedHash", "apr1_crypt", "parse_hash"]
 
 WEAK_SCHEMES = frozenset({"apr1", "sha"})
+_STRONG_PBKDF2 = frozenset({"sha256", "sha384", "sha512", "sha512_256", "sha3_256", "sha3_384",
+                            "sha3_512", "blake2b", "blake2s"})
+_MIN_PBKDF2_ITERATIONS = 100_000
+_MIN_SCRYPT_WORK = 16384 * 8
+# werkzeug's own default when a pbkdf2 hash names no iteration count (werkzeug 3.1).
+_PBKDF2_DEFAULT_ITERATIONS = 1_000_000
+# Rough cost of one verification in microseconds, per unit of work (one machine, see the
+# auth notes): only the order matters, to find the slowest scheme of a table.
+_US_PER_BCRYPT_ROUND = 48.0
+_US_PER_SCRYPT_UNIT = 0.25
+_US_PER_PBKDF2_ITERATION = {"md5": 0.1, "sha1": 0.12, "sha512": 0.27}
+_US_APR1 = 300.0
+_US_SHA = 0.5
 
 _BCRYPT = re.compile(r"^\$2[aby]\$(\d\d)\$[./A-Za-z0-9]{53}$")
 _APR1 = re.compile(r"^\$apr1\$([^$]{0,8})\$[./0-9A-Za-z]{22}$")
@@ -96,8 +111,51 @@ class PasswordHash:
 
     @property
     def weak(self) -> bool:
-        """True for legacy formats (``$apr1$``, ``{SHA}``) that a leaked file gives away fast."""
-        return self.scheme in WEAK_SCHEMES
+        """True for hashes a leaked file gives away fast: legacy formats (``$apr1$``,
+        ``{SHA}``) and werkzeug hashes with weak parameters (``pbkdf2:md5``, few iterations)."""
+        if self.scheme in WEAK_SCHEMES:
+            return True
+        if self.scheme != "werkzeug":
+            return False
+        method, params = self._werkzeug_params()
+        if method == "scrypt":
+            return params[0] * params[1] * params[2] < _MIN_SCRYPT_WORK
+        digest, iterations = params
+        return digest not in _STRONG_PBKDF2 or iterations < _MIN_PBKDF2_ITERATIONS
+
+    @property
+    def kind(self) -> str:
+        """Scheme and cost parameters (``bcrypt:10``, ``scrypt:32768:8:1``): equal kinds cost
+        the same to verify."""
+        if self.scheme == "bcrypt":
+            return f"bcrypt:{self.value[4:6]}"
+        if self.scheme == "werkzeug":
+            return self.value.split("$", 1)[0]
+        return self.scheme
+
+    @property
+    def cost(self) -> float:
+        """Estimated microseconds one verification takes (to rank schemes, not to time them).
+
+        >>> PasswordHash("{SHA}x", "sha").cost < parse_hash(_DEMO_BCRYPT).cost
+        True
+        """
+        if self.scheme == "bcrypt":
+            return _US_PER_BCRYPT_ROUND * 2 ** int(self.value[4:6])
+        if self.scheme == "werkzeug":
+            method, params = self._werkzeug_params()
+            if method == "scrypt":
+                return _US_PER_SCRYPT_UNIT * params[0] * params[1] * params[2]
+            return _US_PER_PBKDF2_ITERATION.get(params[0], 0.19) * params[1]
+        return _US_APR1 if self.scheme == "apr1" else _US_SHA
+
+    def _werkzeug_params(self) -> tuple[str, tuple]:
+        method, *params = self.value.split("$", 1)[0].split(":")
+        if method == "scrypt":
+            return method, tuple(int(p) for p in params)
+        digest = params[0] if params else "sha256"
+        iterations = int(params[1]) if len(params) > 1 else _PBKDF2_DEFAULT_ITERATIONS
+        return method, (digest, iterations)
 
     def verify(self, password: str) -> bool:
         """Whether ``password`` matches; any malformed input is ``False``, never an exception."""
@@ -138,6 +196,9 @@ class PasswordHash:
 
     def __repr__(self) -> str:
         return f"<PasswordHash {self.scheme}>"
+
+
+_DEMO_BCRYPT = "$2b$10$" + "N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy"
 
 
 def parse_hash(value: str) -> PasswordHash:

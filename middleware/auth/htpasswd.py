@@ -65,8 +65,9 @@ def warn_weak(users: dict[str, PasswordHash], source: str) -> None:
     """Log the users whose hashes are legacy formats (names only, never hashes)."""
     weak = sorted(user for user, stored in users.items() if stored.weak)
     if weak:
-        log.warning("%s: weak legacy password hashes ($apr1$ or {SHA}) for %s; re-create them "
-                    "with `htpasswd -B`", source, ", ".join(repr(u) for u in weak))
+        log.warning("%s: weak password hashes ($apr1$, {SHA}, or werkzeug hashes with weak "
+                    "parameters such as pbkdf2:md5) for %s; re-create them with `htpasswd -B`",
+                    source, ", ".join(repr(u) for u in weak))
 
 
 class HtpasswdFile:

@@ -7,10 +7,16 @@ checks the user name and password with the same backends as Basic (any backend w
 outside it). The session id is regenerated at login and the session invalidated at logout.
 
 Safety: both forms carry a CSRF token kept in the session (no login CSRF, no forced logout);
-``next`` is checked by :func:`~middleware.auth.paths.safe_next`; the pages are sent with
-``Cache-Control: no-store`` and a CSP that allows no scripts and no framing. A session login
-remembers a fingerprint of the user's stored hash, so changing the password or removing the
-user ends every browser session of that user at its next request.
+``next`` is checked by :func:`~middleware.auth.paths.safe_next` (and percent-encoded to ASCII,
+so any ``next`` fits in the ``Location`` header); the pages are sent with
+``Cache-Control: no-store, no-transform`` and a CSP that allows no scripts and no framing.
+Pages that carry the CSRF token are never compressed (BREACH: the login page reflects
+``next`` and the user name beside the token): they set ``middleware.compression.disable``,
+which :class:`~middleware.compression.CompressionMiddleware` honours, and ``no-transform``
+for proxies. A login attempt passes the throttle (counted before the password check) like
+a Basic one. A session login remembers a fingerprint of the user's stored hash, keyed from
+``secret_key`` so every worker, host and restart agrees, and changing the password or
+removing the user ends every browser session of that user at its next request.
 
 Applications with their own login page pass ``login_form=False`` and call :func:`login` and
 :func:`logout` themselves::
@@ -33,7 +39,7 @@ from urllib.parse import parse_qs
 from middleware.wsgi import simple_response
 
 from .base import Identity
-from .paths import safe_next
+from .paths import safe_next, script_name
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -43,8 +49,10 @@ __all__ = ["SESSION_KEY", "LoginForm", "login", "logout", "session_identity"]
 SESSION_KEY = "middleware.auth"
 CSRF_KEY = "middleware.auth.csrf"
 MAX_FORM_BYTES = 16 * 1024
+#: The per-response opt-out that CompressionMiddleware honours.
+NO_COMPRESSION_KEY = "middleware.compression.disable"
 _PAGE_HEADERS = [
-    ("Cache-Control", "no-store"),
+    ("Cache-Control", "no-store, no-transform"),
     ("Content-Security-Policy",
      "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
      "frame-ancestors 'none'; base-uri 'none'"),
@@ -86,13 +94,29 @@ def session_identity(environ: WSGIEnvironment, backends: Iterable[Any]) -> Ident
         return None
     user, fingerprint = data["user"], data.get("fp")
     if fingerprint is not None:
-        valid = any(hmac.compare_digest(str(b.fingerprint(user) or ""), str(fingerprint))
-                    for b in backends if hasattr(b, "fingerprint"))
-        if not valid:
+        match = _fingerprint_match(backends, user, str(fingerprint))
+        if match is None:
             del session[SESSION_KEY]
             return None
+        if match != fingerprint:  # made with an older secret_key: re-key with the newest
+            session[SESSION_KEY] = {**data, "fp": match}
     claims = data.get("claims") if isinstance(data.get("claims"), dict) else {}
     return Identity(user, str(data.get("scheme") or "Form"), claims)
+
+
+def _fingerprint_match(backends: Iterable[Any], user: str, given: str) -> str | None:
+    """The newest fingerprint of ``user`` if ``given`` is one of its fingerprints, else None."""
+    for backend in backends:
+        if hasattr(backend, "fingerprints"):
+            candidates = [str(f) for f in backend.fingerprints(user)]
+        elif hasattr(backend, "fingerprint"):
+            candidates = [str(backend.fingerprint(user) or "")]
+        else:
+            continue
+        if any(c and hmac.compare_digest(c.encode(), given.encode("utf-8", "replace"))
+               for c in candidates):
+            return candidates[0]
+    return None
 
 
 class LoginForm:
@@ -131,19 +155,19 @@ class LoginForm:
                               "The form expired; please try again.")
         user, password = form.get("username", ""), form.get("password", "")
         address = environ.get("REMOTE_ADDR")
+        # Counted before the check (atomically), taken back only on success.
         refused = self.auth._throttled(environ, start_response, address, user)
         if refused is not None:
             return refused
         for backend in self.auth.backends:
             check = getattr(backend, "check_password", None)
             if check is not None and user and check(user, password):
+                self.auth._release(address, user)
                 fingerprint = getattr(backend, "fingerprint", lambda _: None)(user)
                 login(environ, user, fingerprint=fingerprint)
                 return simple_response(start_response, "303 See Other", b"See Other\n",
                                        headers=[("Location", _absolute(environ, target)),
                                                 ("Cache-Control", "no-store")])
-        if self.auth.throttle is not None:
-            self.auth.throttle.failure(address, user)
         return self._page(environ, start_response, "200 OK", target,
                           "Wrong user name or password.", user)
 
@@ -159,6 +183,7 @@ class LoginForm:
         body = _LOGOUT.substitute(title=html.escape(self.auth.realm),
                               action=html.escape(_absolute(environ, self.auth.logout_url)),
                               csrf=html.escape(self._csrf_token(environ)))
+        environ[NO_COMPRESSION_KEY] = True
         return simple_response(start_response, "200 OK", body.encode(),
                                "text/html; charset=utf-8", _PAGE_HEADERS)
 
@@ -168,6 +193,9 @@ class LoginForm:
                              action=html.escape(_absolute(environ, self.auth.login_url)),
                              next=html.escape(target), user=html.escape(user),
                              csrf=html.escape(self._csrf_token(environ)))
+        # The page holds the CSRF token beside reflected input (next, user name): never
+        # compressed, or its size would let an observer guess the token (BREACH).
+        environ[NO_COMPRESSION_KEY] = True
         return simple_response(start_response, status, body.encode(),
                                "text/html; charset=utf-8", _PAGE_HEADERS)
 
@@ -188,7 +216,7 @@ class LoginForm:
 
 
 def _absolute(environ: WSGIEnvironment, path: str) -> str:
-    return environ.get("SCRIPT_NAME", "") + path
+    return script_name(environ) + path
 
 
 def _read_form(environ: WSGIEnvironment) -> dict[str, str] | None:

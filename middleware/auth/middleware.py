@@ -7,8 +7,9 @@ See :mod:`middleware.auth` for the user guide. Order of checks for each request:
    untouched: the cost is one cached path lookup.
 3. A trusted proxy's user header (only from ``trusted_proxies``).
 4. ``Authorization`` (and custom token headers): the first backend that recognises the
-   credentials decides; a recently verified credential is let through at once, anything else
-   passes the throttle (429) and then the full check (401 on failure, 400 if malformed).
+   credentials decides. The throttle comes first (429), counting the attempt atomically;
+   then a recently verified credential is let through, anything else gets the full check
+   (401 on failure, 400 if malformed); a success gives the counted attempt back.
 5. The identity kept in the session by the login form.
 6. Nobody: a 303 to ``login_url`` for browsers, else 401 with one challenge per backend
    (no ``Basic`` challenge for XHR/``fetch`` clients, so no browser dialog pops up).
@@ -41,13 +42,15 @@ from middleware.config import (
     as_str,
     filter_app_factory,
 )
+from middleware.logsafe import for_log
 from middleware.wsgi import simple_response
 
 from .base import Identity, MalformedCredentials, quote_param
 from .basic import BasicAuth
 from .bearer import BearerTokenAuth
+from .keys import SecretKeys
 from .login import LoginForm, session_identity
-from .paths import PublicPaths, safe_next
+from .paths import PublicPaths, safe_next, script_name
 from .throttle import Throttle, ThrottleUnavailable
 
 if TYPE_CHECKING:
@@ -68,7 +71,9 @@ class AuthMiddleware:
         :class:`BearerTokenAuth`, or any object with the backend methods of :mod:`.base`).
     :param realm: the realm of the challenges and the login page's title.
     :param public_paths: paths that need no login: exact (``/health``) or subtrees
-        (``/static/*``), matched on whole, normalised segments (see :mod:`.paths`).
+        (``/static/*``), matched segment by segment on the path as the application sees
+        it; ambiguous paths (dot or empty segments, ``%``, ``\\``, ``;``) are never public
+        (see :mod:`.paths`).
     :param login_url: an application path (``/login``); browsers without an identity are
         redirected there with a safe ``next``. Needs ``SessionMiddleware`` outside this one.
     :param logout_url: the logout route of the built-in form; defaults to ``logout`` beside
@@ -85,6 +90,11 @@ class AuthMiddleware:
     :param remote_user_header: the header a trusted proxy names the user in (e.g.
         ``"X-Remote-User"``); from anyone else it is removed from the environ.
     :param max_header_length: longest ``Authorization`` header accepted (longer: 400).
+    :param secret_key: the secret (or list, newest first, to rotate) that keys what a login
+        stores and every process must agree on (the password fingerprint). Required with
+        ``login_url``; passing the same value as ``SessionMiddleware(secret_key=...)`` is
+        fine (a separate key is derived from it). Never a per-process random key: that would
+        log users out on the next worker, host or restart.
     """
 
     def __init__(self, app: WSGIApplication, backends: Sequence[Any], realm: str = "Restricted",
@@ -94,7 +104,8 @@ class AuthMiddleware:
                  authorize: Callable[[Identity, WSGIEnvironment], bool] | None = None,
                  public_methods: Iterable[str] = (), throttle: Throttle | str | None = "memory",
                  trusted_proxies: Iterable[str] = (), remote_user_header: str | None = None,
-                 max_header_length: int = 8192) -> None:
+                 max_header_length: int = 8192,
+                 secret_key: str | bytes | list[str | bytes] | None = None) -> None:
         if not callable(app):
             raise TypeError("app must be a WSGI callable")
         if isinstance(backends, (str, bytes)) or not isinstance(backends, Iterable):
@@ -136,6 +147,15 @@ class AuthMiddleware:
                                  "send the header")
         if not isinstance(max_header_length, int) or max_header_length < 256:
             raise ValueError("max_header_length must be an integer >= 256")
+        self.secret_keys = None if secret_key is None else SecretKeys(secret_key)
+        for backend in self.backends:
+            if self.secret_keys is not None and hasattr(backend, "use_secret_key"):
+                backend.use_secret_key(self.secret_keys)
+            if (login_url is not None and hasattr(backend, "use_secret_key")
+                    and getattr(backend, "secret_keys", None) is None):
+                raise ValueError("login_url needs secret_key= (e.g. the SessionMiddleware's "
+                                 "secret): browser logins must verify in every worker, on "
+                                 "every host and after a restart")
         self.app = app
         self.realm = realm
         self.public_paths = PublicPaths(public_paths)
@@ -168,7 +188,7 @@ class AuthMiddleware:
             if self._form is not None:
                 return self._form(environ, start_response, path)
             return self.app(environ, start_response)
-        if (self.public_paths and self.public_paths.match(path)) or (
+        if (self.public_paths and self.public_paths.match_environ(environ)) or (
                 environ.get("REQUEST_METHOD") in self.public_methods) or (
                 self.allow is not None and self.allow(environ)):
             return self.app(environ, start_response)
@@ -208,35 +228,44 @@ class AuthMiddleware:
                                      "bad_request", f"Malformed credentials: {exc}.")
             if credentials is None:
                 continue
-            identity = backend.cached(credentials)
-            if identity is not None:
-                return identity
             address = environ.get("REMOTE_ADDR")
+            # The throttle decides first and counts this attempt before any check (the
+            # verification cache included), so parallel guesses past the limit are refused
+            # and a throttled client learns nothing, not even from a cache hit.
             refused = self._throttled(environ, start_response, address, credentials.user)
             if refused is not None:
                 return refused
-            identity = backend.authenticate(credentials)
+            identity = backend.cached(credentials) or backend.authenticate(credentials)
             if identity is not None:
+                self._release(address, credentials.user)
                 return identity
-            log.info("failed %s authentication for user %r from %s", credentials.scheme,
-                     credentials.user, address)
-            if self.throttle is not None:
-                self.throttle.failure(address, credentials.user)
+            log.info("failed %s authentication for user %s from %s", credentials.scheme,
+                     for_log(credentials.user), for_log(address))
             return self.challenge(environ, start_response, failed=backend)
         return None
 
+    def _release(self, address: str | None, user: str | None) -> None:
+        """Give back the attempt counted by :meth:`_throttled` (it was not a failure)."""
+        if self.throttle is not None:
+            self.throttle.release(address, user)
+
     def _throttled(self, environ, start_response, address, user):
-        """A 429 (or 503) response when the throttle refuses, else ``None``."""
+        """A 429 (or 503) response when the throttle refuses, else ``None``.
+
+        ``None`` means the attempt was counted as a failure in advance; call
+        :meth:`_release` when it succeeds.
+        """
         if self.throttle is None:
             return None
         try:
-            wait = self.throttle.retry_after(address, user)
+            wait = self.throttle.acquire(address, user)
         except ThrottleUnavailable:
             return self._respond(environ, start_response, "503 Service Unavailable",
                                  "unavailable", "Login is unavailable; try again later.")
         if not wait:
             return None
-        log.warning("login throttled for user %r from %s (%d s)", user, address, wait)
+        log.warning("login throttled for user %s from %s (%d s)", for_log(user),
+                    for_log(address), wait)
         return self._respond(environ, start_response, "429 Too Many Requests",
                              "too_many_attempts", "Too many failed attempts; try again later.",
                              [("Retry-After", str(wait))])
@@ -263,7 +292,7 @@ class AuthMiddleware:
         kind = client_kind(environ)
         if kind == "browser" and self.login_url is not None and failed is None:
             target = request_path(environ)
-            location = (environ.get("SCRIPT_NAME", "") + self.login_url + "?next="
+            location = (script_name(environ) + self.login_url + "?next="
                         + quote(safe_next(target), safe=""))
             return simple_response(start_response, "303 See Other", b"See Other\n",
                                    headers=[("Location", location),
@@ -329,6 +358,15 @@ def request_path(environ: WSGIEnvironment) -> str:
 
 # -- PasteDeploy ---------------------------------------------------------------------------
 
+def _as_keys(value: str) -> str | list[str]:
+    """Keys separated by commas or white space, newest first (as the session filter reads
+    them, so ``secret_key = env:SESSION_SECRET`` can serve both)."""
+    keys = [key for key in re.split(r"[\s,]+", value) if key]
+    if not keys:
+        raise ValueError("expected at least one key")
+    return keys[0] if len(keys) == 1 else keys
+
+
 def _build(options: dict[str, Any]) -> dict[str, Any]:
     backends: list[Any] = []
     basic = {k: options.pop(k) for k in ("cache_ttl", "reload_interval") if k in options}
@@ -349,14 +387,16 @@ def _build(options: dict[str, Any]) -> dict[str, Any]:
         except ValueError as exc:  # its message names ``tokens``, not the ini option
             raise ValueError(f"filter 'auth': bearer_tokens: {exc}") from None
     throttle = {k: options.pop(k) for k in ("max_failures", "throttle_window",
-                                            "throttle_fail_open") if k in options}
+                                            "throttle_fail_open", "throttle_ipv6_prefix")
+                if k in options}
     store = options.pop("throttle_store", "memory")
     if not options.pop("throttle", True):
         options["throttle"] = None
     else:
         options["throttle"] = Throttle(store, max_failures=throttle.get("max_failures", 10),
                                        window=throttle.get("throttle_window", 300),
-                                       fail_open=throttle.get("throttle_fail_open", True))
+                                       fail_open=throttle.get("throttle_fail_open", True),
+                                       ipv6_prefix=throttle.get("throttle_ipv6_prefix", 64))
     options["backends"] = backends
     return options
 
@@ -380,4 +420,6 @@ filter_factory = filter_app_factory(AuthMiddleware, {
     "trusted_proxies": as_list,
     "remote_user_header": as_optional(as_str),
     "max_header_length": as_int,
+    "throttle_ipv6_prefix": as_int,
+    "secret_key": _as_keys,
 }, name="auth", build=_build)

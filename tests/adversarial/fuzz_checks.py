@@ -162,7 +162,7 @@ def full_stack(app, store: Any = "cookie", throttle: Any = "memory"):
             .use(SessionMiddleware, secret_key=SESSION_KEY, store=store)
             .use(AuthMiddleware, backends=auth_backends(), public_paths=["/public/*"],
                  login_url="/login", throttle=throttle, trusted_proxies=["10.0.0.0/8"],
-                 remote_user_header="X-Remote-User")
+                 remote_user_header="X-Remote-User", secret_key=SESSION_KEY)
             .use(DebugMiddleware, allowed_ips=["127.0.0.1"], trusted_proxies=["10.0.0.0/8"],
                  logger=DEBUG_LOG)
             .wrap(app))

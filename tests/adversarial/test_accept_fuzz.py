@@ -33,7 +33,8 @@ HEADER = st.one_of(STRUCTURED, LATIN1, st.just("text/html;q=0.1, " * 400))
 APPS = {"raises": raising_app, "404": not_found_app, "200": touching_app}
 STACKS = {
     "errors": partial(ErrorPageMiddleware, logger=ERRORS_LOG),
-    "auth": lambda app: AuthMiddleware(app, auth_backends(), login_url="/login", throttle=None),
+    "auth": lambda app: AuthMiddleware(app, auth_backends(), login_url="/login", throttle=None,
+                                       secret_key="fuzz-auth-key-0123456789abcdef"),
     "pipeline": full_stack,
 }
 
