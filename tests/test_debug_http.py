@@ -194,3 +194,33 @@ def test_console_endpoints_belong_to_the_app_when_off_or_for_other_clients(optio
         page = requests.get(url, headers=HTML, timeout=10)
     assert response.status_code == 404 and response.text == "app 404"
     assert 'data-secret="' not in page.text
+
+
+@pytest.mark.parametrize("cookie", [
+    "1700000000.\u00e9t\u00e9".encode(),            # non-ASCII after the date
+    f"{int(__import__('time').time())}.\u2603".encode(),  # a fresh date, then a snowman
+    "\u00b2\u00b2\u00b2.abc".encode(),             # superscript digits: isdigit() but not int()
+    "\u0663\u0663\u0663.abc".encode(),             # Arabic-Indic digits
+    b"\xff\xfe.\x80",                              # not UTF-8 at all
+])
+def test_a_non_ascii_console_cookie_gets_a_4xx_not_a_500(console_url, cookie):
+    """hmac.compare_digest raised TypeError on a non-ASCII str: a 500 out of the middleware."""
+    client = Client(console_url)
+    headers = {"Cookie": b"__debug_pin=" + cookie}
+    status = client.post("status", headers=headers)
+    assert status.status_code == 200 and status.json() == {"auth": False}
+    assert client.run("1", headers=headers).status_code == 401
+
+
+@pytest.mark.parametrize("field", ["secret", "pin", "frame", "tb"])
+def test_non_ascii_console_form_fields_get_a_4xx_not_a_500(console_url, field):
+    client = Client(console_url)
+    assert client.post("pin", pin=PIN).status_code == 200
+    value = {"secret": "t\u00f6ken\u2603", "pin": "\u0661\u0662\u0663\u0664\u0665\u0666",
+             "frame": "\u00b2", "tb": "\u00e9\u00e9"}[field]
+    if field == "pin":
+        response = client.post("pin", pin=value)
+    else:
+        fields = {"tb": client.tb, "frame": client.frame, "cmd": "1", field: value}
+        response = client.post("console", **fields)
+    assert 400 <= response.status_code < 500, (response.status_code, response.text[:200])
