@@ -24,11 +24,11 @@ from collections.abc import Iterable, Mapping
 from types import BuiltinFunctionType, FunctionType, MethodType, ModuleType
 from typing import Any
 
+from middleware.scrubbing import URL_PASSWORD as _URL_PASSWORD
 from middleware.scrubbing import secret_name_pattern
 
 MASK = "********"
 
-_URL_PASSWORD = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s:/@]*:)([^\s@/]+)(?=@)")
 _STARS = re.compile(r"\*{8,}")
 #: secret values shorter than this are not hunted for in other text (too many false hits)
 MIN_SECRET_LENGTH = 4
