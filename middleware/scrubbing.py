@@ -45,8 +45,9 @@ SECRET_WHOLE_WORDS = ("pin",)
 #: names that contain a secret word but name a file of password hashes: shown (a path)
 NOT_SECRET = ("htpasswd",)
 
-#: the ``user:password@`` part of a URL in running text (group 2 is the password)
-URL_PASSWORD = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s:/@]*:)([^\s@/]+)(?=@)")
+#: the ``user:password@`` part of a URL in running text (group 2 is the password, up to the
+#: last ``@`` of the authority: ``redis://u:p@ss@host`` hides ``p@ss``)
+URL_PASSWORD = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s:/@?#]*:)([^\s/?#]*)(?=@)")
 
 _MASKED = "***"
 

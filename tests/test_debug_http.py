@@ -233,7 +233,7 @@ def credential_holding_app(environ, start_response):
     header = environ.get("HTTP_AUTHORIZATION", "")
     scheme, _, value = header.partition(" ")
     if scheme == "Basic":
-        user, _, pw = base64.b64decode(value).decode().partition(":")  # noqa: F841
+        user, _, pw = base64.b64decode(value).decode().partition(":")
         raw = pw.encode()  # noqa: F841
         pair = f"{user}:{pw}"  # noqa: F841
     else:
