@@ -28,7 +28,6 @@ The pipeline costs nothing per request: :meth:`wrap` returns the nested middlewa
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -38,18 +37,37 @@ if TYPE_CHECKING:
 
 __all__ = ["Layer", "Pipeline", "mask_options"]
 
-# ``htpasswd`` names a file, not a secret: shown, unlike ``password``.
-_SECRET = re.compile(r"secret|(?<!ht)passw|token|key|pin|credential|private", re.IGNORECASE)
+from middleware.scrubbing import is_secret_name, mask_url, mask_urls
+
 MASK = "'***'"
+_MAX_DEPTH = 4
 
 
 def mask_options(options: Mapping[str, Any]) -> str:
-    """Render keyword options as ``name=value, ...`` with secret-looking values masked."""
-    parts = []
-    for name, value in options.items():
-        shown = MASK if _SECRET.search(name) and value is not None else repr(value)
-        parts.append(f"{name}={shown}")
-    return ", ".join(parts)
+    """Render keyword options as ``name=value, ...`` with secrets masked.
+
+    A value is masked when its name (or a dict key inside it) looks secret by the vocabulary of
+    :mod:`middleware.scrubbing` (``secret_key``, ``password``, ``pin``..., but not the
+    ``htpasswd`` path); passwords inside URLs are masked wherever they appear, in option strings
+    (``store="redis://:pw@cache/0"``) and in the ``repr`` of objects.
+    """
+    return ", ".join(f"{name}={_shown(name, value)}" for name, value in options.items())
+
+
+def _shown(name: object, value: Any, depth: int = 0) -> str:
+    if value is not None and is_secret_name(name):
+        return MASK
+    if isinstance(value, str):
+        return repr(mask_url(value)) if "://" in value else repr(value)
+    if depth < _MAX_DEPTH and isinstance(value, Mapping):
+        items = ", ".join(f"{k!r}: {_shown(k, v, depth + 1)}" for k, v in value.items())
+        return "{" + items + "}"
+    if depth < _MAX_DEPTH and isinstance(value, (list, tuple)):
+        items = [_shown("", v, depth + 1) for v in value]
+        if isinstance(value, tuple):
+            return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
+        return "[" + ", ".join(items) + "]"
+    return mask_urls(repr(value))
 
 
 def _factory_name(factory: Callable[..., Any]) -> str:

@@ -198,3 +198,123 @@ def test_real_server_decodes_a_chunked_upload_without_content_length():
             "Content-Encoding": "zstd", "Accept-Encoding": "identity"})
     assert response.status_code == 200
     assert response.content == PAYLOAD
+
+
+# -- every valid body decodes, in bounded steps (issue 14, items 13 and 14) -----------------
+
+def _random_text(rng, size: int) -> bytes:
+    words = [bytes(rng.choice(b"abcdefghijklmnop") for _ in range(rng.randint(1, 9)))
+             for _ in range(400)]
+    out, total = [], 0
+    while total < size:
+        word = rng.choice(words)
+        out.append(word)
+        total += len(word) + 1
+    return b" ".join(out)[:size]
+
+
+def _zstd_streamed(data: bytes) -> bytes:
+    out = io.BytesIO()
+    with zstandard.ZstdCompressor().stream_writer(out, closefd=False) as writer:
+        writer.write(data)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("coding", sorted(ENCODE))
+def test_large_valid_bodies_decode_exactly(coding):
+    """brotli bodies over about 98 KiB decoded were refused as truncated: output still inside
+    the decoder after the last input was never asked for."""
+    import random
+
+    rng = random.Random(13)
+    encode = _zstd_streamed if coding == "zstd" else ENCODE[coding]
+    for size in (99_000, 150_000, 298_427, 700_000):
+        data = _random_text(rng, size)
+        app = CompressionMiddleware(lambda e, s: (s("200 OK", [("Content-Type", "text/plain")]),
+                                                  [e["wsgi.input"].read()])[1],
+                                    decompress_requests=True, max_decompressed_size=1 << 21)
+        result = post(app, encode(data), coding)
+        assert result.status.startswith("200"), (size, result.status, result.body[:120])
+        assert result.body == data, size
+
+
+@pytest.mark.parametrize("coding", ["gzip", "deflate", "br", "zstd"])
+@pytest.mark.parametrize("kind", ["bomb", "text", "random"])
+def test_every_decoding_step_is_at_most_step_bytes(coding, kind):
+    """The documented bound: one step never produces more than 64 KiB (zstd gave 2 MiB)."""
+    import os
+
+    from middleware.compression.request_body import STEP, decode_chunks
+
+    data = {"bomb": bytes(24 << 20), "text": _random_text(__import__("random").Random(14),
+                                                          3 << 20),
+            "random": os.urandom(1 << 20)}[kind]
+    encoded = _zstd_streamed(data) if coding == "zstd" else ENCODE[coding](data)
+    total = 0
+    for chunk in decode_chunks(coding, io.BytesIO(encoded).read):
+        assert len(chunk) <= STEP
+        total += len(chunk)
+    assert total == len(data)
+
+
+@pytest.mark.parametrize("cut", [1, 3, 5, 9, 100])
+def test_a_truncated_zstd_body_is_refused_wherever_it_is_cut(cut):
+    encoded = _zstd_streamed(PAYLOAD * 20)
+    result = post(CompressionMiddleware(echo, decompress_requests=True), encoded[:-cut], "zstd")
+    assert result.status.startswith("400"), result.status
+    frames = zstandard.ZstdCompressor(write_checksum=True).compress(PAYLOAD)
+    assert post(CompressionMiddleware(echo, decompress_requests=True), frames[:-cut],
+                "zstd").status.startswith("400")
+
+
+def test_concatenated_and_skippable_zstd_frames_are_one_body():
+    skippable = (0x184D2A5A).to_bytes(4, "little") + (3).to_bytes(4, "little") + b"abc"
+    half = len(PAYLOAD) // 2
+    body = (ENCODE["zstd"](PAYLOAD[:half]) + skippable + _zstd_streamed(PAYLOAD[half:]))
+    result = post(CompressionMiddleware(echo, decompress_requests=True), body, "zstd")
+    assert result.status.startswith("200") and result.header("X-Body-Ok") == "True"
+
+
+def test_a_decode_only_layer_inside_auth_never_inflates_for_anonymous_clients():
+    """The placement the docs recommend: responses encoded outside, request bodies decoded
+    only after authentication. An anonymous bomb gets 401 (decoding first would say 413)."""
+    import bcrypt
+
+    from middleware import AuthMiddleware, BasicAuth, Pipeline
+
+    def app(environ, start_response):
+        body = environ["wsgi.input"].read()
+        start_response("200 OK", [("Content-Type", "application/json"),
+                                  ("Content-Length", str(len(body)))])
+        return [body]
+    users = {"alice": bcrypt.hashpw(b"pw-alice", bcrypt.gensalt(rounds=4)).decode()}
+    stack = (Pipeline()
+             .use(CompressionMiddleware)
+             .use(AuthMiddleware, backends=[BasicAuth(users=users)])
+             .use(CompressionMiddleware, compress_responses=False, decompress_requests=True,
+                  max_decompressed_size=1 << 20)
+             .wrap(app))
+    bomb = brotli.compress(bytes(8 << 20))
+    headers = {"Content-Encoding": "br", "Content-Type": "application/json",
+               "Accept-Encoding": "gzip"}
+    with serve_in_thread(stack) as url:
+        anonymous = requests.post(url, data=bomb, headers=headers, timeout=10)
+        known = requests.post(url, data=bomb, headers=headers, auth=("alice", "pw-alice"),
+                              timeout=10)
+        valid = requests.post(url, data=brotli.compress(PAYLOAD), headers=headers,
+                              auth=("alice", "pw-alice"), timeout=10)
+    assert anonymous.status_code == 401
+    assert known.status_code == 413
+    assert valid.status_code == 200 and valid.content == PAYLOAD
+    assert valid.headers["Content-Encoding"] == "gzip"  # the outer layer still encodes
+
+
+def test_compress_responses_false_leaves_responses_alone_and_needs_decoding():
+    app = CompressionMiddleware(echo, compress_responses=False, decompress_requests=True)
+    result = post(app, ENCODE["gzip"](PAYLOAD), "gzip", HTTP_ACCEPT_ENCODING="gzip")
+    assert result.status.startswith("200") and result.header("X-Body-Ok") == "True"
+    assert result.header("Content-Encoding") is None and result.header("Vary") is None
+    with pytest.raises(ValueError, match="compress_responses"):
+        CompressionMiddleware(echo, compress_responses=False)
+    with pytest.raises(TypeError, match="compress_responses"):
+        CompressionMiddleware(echo, compress_responses="no", decompress_requests=True)

@@ -317,12 +317,14 @@ def test_a_long_secret_is_masked_in_truncated_copies_too():
 
     def app(environ, start_response):
         private_key = key  # noqa: F841 - masked by name
-        copy = key  # noqa: F841 - masked by value, shown truncated
+        copy = key[:6000]  # noqa: F841 - masked piece by piece, shown truncated
+        same = key  # noqa: F841 - equal to a secret: masked whole
         raise Boom("key rejected")
 
     html = get(debug(app), "text/html").body.decode()
     assert not [i for i in range(0, 8000, 16) if key[i:i + 16] in html]
     assert "<th>copy</th><td><code>&#x27;********" in html
+    assert "<th>same</th><td><code>********</code>" in html
 
 
 def test_a_local_with_a_broken_repr_does_not_break_the_page():
@@ -531,7 +533,7 @@ def test_form_keys_are_shown_when_the_app_parsed_the_form_and_secret_fields_mask
     html = serve(debug(app), environ).body.decode()
     assert "<h3>Form keys</h3>" in html and "<th>user</th>" in html and "<th>password</th>" in html
     assert secret not in html
-    assert "<th>pw</th><td><code>&#x27;********&#x27;</code>" in html
+    assert "<th>pw</th><td><code>********</code>" in html  # equal to a secret: masked whole
 
 
 def test_request_body_is_never_read_by_the_page():
@@ -615,3 +617,19 @@ def test_an_error_page_layer_outside_keeps_the_debug_page():
     result = serve(app, make_environ(HTTP_ACCEPT="text/plain"))
     assert result.status.startswith("500")
     assert b"visible to the developer" in result.body
+
+
+def test_logged_request_data_cannot_forge_log_lines(caplog):
+    """Every value from the request is escaped in the debug log (middleware.logsafe.for_log)."""
+    forged = "2026-01-01 00:00:00 CRITICAL admin logged in"
+    logger = logging.getLogger("tests.debug.forge")
+    with caplog.at_level(logging.WARNING, logger="tests.debug.forge"):
+        get(debug(fails(f"bad id\n{forged}"), logger=logger),
+            REQUEST_METHOD=f"GET\n{forged}", PATH_INFO=f"/x\r\n{forged}\x1b[2J")
+        get(debug(fails(), logger=logger, trusted_hosts=()),
+            HTTP_HOST=f"evil.example\n{forged}")
+    text = "\n".join(r.getMessage() for r in caplog.records)
+    assert "Exception on" in text and "Debug page withheld" in text
+    assert not [line for line in text.splitlines() if line.startswith(forged[:10])], text
+    assert "\x1b" not in text and "\r" not in text
+    assert "\\x0a2026-01-01" in text  # escaped, still readable

@@ -194,3 +194,77 @@ def test_console_endpoints_belong_to_the_app_when_off_or_for_other_clients(optio
         page = requests.get(url, headers=HTML, timeout=10)
     assert response.status_code == 404 and response.text == "app 404"
     assert 'data-secret="' not in page.text
+
+
+@pytest.mark.parametrize("cookie", [
+    "1700000000.\u00e9t\u00e9".encode(),            # non-ASCII after the date
+    f"{int(__import__('time').time())}.\u2603".encode(),  # a fresh date, then a snowman
+    "\u00b2\u00b2\u00b2.abc".encode(),             # superscript digits: isdigit() but not int()
+    "\u0663\u0663\u0663.abc".encode(),             # Arabic-Indic digits
+    b"\xff\xfe.\x80",                              # not UTF-8 at all
+])
+def test_a_non_ascii_console_cookie_gets_a_4xx_not_a_500(console_url, cookie):
+    """hmac.compare_digest raised TypeError on a non-ASCII str: a 500 out of the middleware."""
+    client = Client(console_url)
+    headers = {"Cookie": b"__debug_pin=" + cookie}
+    status = client.post("status", headers=headers)
+    assert status.status_code == 200 and status.json() == {"auth": False}
+    assert client.run("1", headers=headers).status_code == 401
+
+
+@pytest.mark.parametrize("field", ["secret", "pin", "frame", "tb"])
+def test_non_ascii_console_form_fields_get_a_4xx_not_a_500(console_url, field):
+    client = Client(console_url)
+    assert client.post("pin", pin=PIN).status_code == 200
+    value = {"secret": "t\u00f6ken\u2603", "pin": "\u0661\u0662\u0663\u0664\u0665\u0666",
+             "frame": "\u00b2", "tb": "\u00e9\u00e9"}[field]
+    if field == "pin":
+        response = client.post("pin", pin=value)
+    else:
+        fields = {"tb": client.tb, "frame": client.frame, "cmd": "1", field: value}
+        response = client.post("console", **fields)
+    assert 400 <= response.status_code < 500, (response.status_code, response.text[:200])
+
+
+def credential_holding_app(environ, start_response):
+    """Holds every credential of the request in plain, innocently named variables."""
+    import base64
+
+    header = environ.get("HTTP_AUTHORIZATION", "")
+    scheme, _, value = header.partition(" ")
+    if scheme == "Basic":
+        user, _, pw = base64.b64decode(value).decode().partition(":")
+        raw = pw.encode()  # noqa: F841
+        pair = f"{user}:{pw}"  # noqa: F841
+    else:
+        bearer = value  # noqa: F841
+    cookies = dict(c.strip().split("=", 1) for c in environ.get("HTTP_COOKIE", "").split(";")
+                   if "=" in c)
+    sid = cookies.get("sid", "").split(".")[0]  # noqa: F841 - the id part of a signed cookie
+    remembered = [cookies.get("theme")]  # noqa: F841
+    raise Boom("the app fails after reading the credentials")
+
+
+@pytest.mark.parametrize("accept", ["text/html", "text/plain", "application/json"])
+def test_debug_page_masks_every_credential_of_the_request_in_plain_variables(accept):
+    """The decoded Basic password showed on the page when the app held it in a variable."""
+    app = DebugMiddleware(credential_holding_app, logger=QUIET)
+    password, token = "Sekr1t-basic-pw", "tok-5e9a7c1d3b"
+    session = "sess-id-7d41c0a9.signature-c2f5e8"
+    with serve_in_thread(app) as url:
+        basic = requests.get(url + "/", auth=("alice", password), timeout=10,
+                             headers={"Accept": accept,
+                                      "Cookie": f"sid={session}; theme=dark-theme-1"})
+        short = requests.get(url + "/", auth=("bob", "pw"), timeout=10,
+                             headers={"Accept": accept})
+        bearer = requests.get(url + "/", timeout=10, headers={
+            "Accept": accept, "Authorization": f"Bearer {token}"})
+    for response in (basic, short, bearer):
+        assert response.status_code == 500 and "Boom" in response.text
+    for secret in (password, token, "sess-id-7d41c0a9", "signature-c2f5e8", "dark-theme-1",
+                   f"alice:{password}"):
+        for response in (basic, bearer):
+            assert secret not in response.text, (secret, accept)
+    assert "'pw'" not in short.text and '"\'pw\'"' not in short.text  # short, but equal: masked
+    if accept != "text/plain":  # the text form has no locals
+        assert "alice" in basic.text  # the user name is not a secret

@@ -366,7 +366,7 @@ def test_log_line_escapes_control_characters_in_the_path(log):
     serve(ErrorPageMiddleware(failing), environ)
     [record] = errors_logged(log)
     assert "\n" not in record.getMessage()
-    assert "/a\\nFAKE LOG LINE" in record.getMessage()
+    assert "/a\\x0aFAKE LOG LINE" in record.getMessage()  # middleware.logsafe.for_log
 
 
 def test_utf8_path_is_logged_as_the_client_sent_it(log):
@@ -425,6 +425,27 @@ def test_notify_gets_exc_info_scrubbed_environ_and_request_id():
     assert env["QUERY_STRING"] == "token=[scrubbed]&q=1"
     assert env["PATH_INFO"] == "/"
     assert environ["HTTP_COOKIE"] == "session=abc"  # the request's own environ is untouched
+
+
+def test_notify_environ_is_scrubbed_in_any_case_with_urls_and_request_uris_masked():
+    """Upper-case keys were skipped: under CGI, SESSION_SECRET reached the hook in clear."""
+    calls = []
+    environ = make_environ(
+        QUERY_STRING="api_key=k1&q=1", REQUEST_URI="/x?api_key=k1&q=1", RAW_URI="/x?api_key=k1",
+        HTTP_REFERER="https://shop.example/reset?reset_token=k2", SESSION_SECRET="s1",
+        DB_PASSWORD="s2", Db_Password="s3", DEBUG_PIN="123456", HTPASSWD_FILE="users.htpasswd",
+        DATABASE_URL="postgres://app:s4@db/app", HOME="/home/app")
+    serve(ErrorPageMiddleware(failing, notify=lambda *a: calls.append(a),
+                              logger="tests.errors.quiet"), environ)
+    [(_, env, _)] = calls
+    for key in ("SESSION_SECRET", "DB_PASSWORD", "Db_Password", "DEBUG_PIN"):
+        assert env[key] == "[scrubbed]", key
+    assert env["DATABASE_URL"] == "postgres://app:***@db/app"
+    assert env["REQUEST_URI"] == "/x?api_key=[scrubbed]&q=1"
+    assert env["RAW_URI"] == "/x?api_key=[scrubbed]"
+    assert env["HTTP_REFERER"] == "https://shop.example/reset?reset_token=[scrubbed]"
+    assert env["HTPASSWD_FILE"] == "users.htpasswd" and env["HOME"] == "/home/app"
+    assert env["REQUEST_METHOD"] == "GET" and env["PATH_INFO"] == "/"
 
 
 def test_failing_notify_never_breaks_the_page_and_is_logged(log):

@@ -152,3 +152,42 @@ def test_wrap_returns_the_stack_built_while_loading(ini):
     assert pipeline.build()[0] is pipeline.wrap() and pipeline.build()[-1] is hello_app
     pipeline.layers.pop(0)
     assert pipeline.wrap().name == "second"
+
+
+class _Store:
+    """A store object whose own repr shows its URL, password included."""
+
+    def __init__(self, url):
+        self.url = url
+
+    def __repr__(self):
+        return f"_Store({self.url!r})"
+
+
+def test_repr_masks_passwords_in_every_url_it_shows():
+    """Pipeline's repr showed a Redis password held in a store URL option."""
+    from middleware import SessionMiddleware
+
+    pipeline = (Pipeline()
+                .use(SessionMiddleware, secret_key="k" * 32, store="redis://:pw-redis-1@127.0.0.1:1/0")
+                .use(Tag, backend=_Store("redis://admin:pw-redis-2@cache:6379/0"),
+                     urls=["postgres://app:pw-db-3@db/app", "https://example.org/"],
+                     extra={"dsn": "x-dsn-4", "cache": "redis://cache/0?password=pw-query-5"},
+                     pin="246813579", DB_PASSWORD="pw-env-6"))
+    text = repr(pipeline)
+    for secret in ("pw-redis-1", "pw-redis-2", "pw-db-3", "x-dsn-4", "pw-query-5", "246813579",
+                   "pw-env-6", "k" * 32):
+        assert secret not in text, secret
+    assert "redis://:***@127.0.0.1:1/0" in text and "https://example.org/" in text
+    assert "redis://admin:***@cache:6379/0" in text and str(pipeline) == text
+
+
+def test_ini_repr_masks_a_redis_url_option(ini):
+    ini.write_text(INI.replace("pipeline = first", "pipeline = redis first") + textwrap.dedent("""
+        [filter:redis]
+        use = egg:wsgi-middleware-suite#session
+        secret_key = a-long-enough-secret-key-for-the-test-0123456789
+        store = redis://:pw-ini@h/0
+    """))
+    text = repr(Pipeline.from_ini(ini))
+    assert "pw-ini" not in text and "redis://:***@h/0" in text

@@ -46,7 +46,21 @@ Options (all keyword, validated at construction)
     ``exclude_paths=()`` (``"/events"`` covers ``/events`` and ``/events/...``);
     ``decompress_requests=False`` and ``max_decompressed_size=10 MiB`` for encoded request
     bodies (see :mod:`middleware.compression.request_body`: 413 past the limit, 400 for bad
-    data, 415 for unknown codings).
+    data, 415 for unknown codings); ``compress_responses=True`` (``False`` for a layer that
+    only decodes request bodies).
+
+Request bodies are decoded before every layer inside this one runs, authentication included:
+an anonymous client can make the server inflate up to ``max_decompressed_size`` per request.
+When only authenticated clients send encoded bodies, decode inside authentication::
+
+    app = (Pipeline()
+           .use(ErrorPageMiddleware)
+           .use(CompressionMiddleware)                      # responses
+           .use(SessionMiddleware, secret_key=KEY)
+           .use(AuthMiddleware, backends=[...])
+           .use(CompressionMiddleware, compress_responses=False, decompress_requests=True,
+                max_decompressed_size=2 * 1024 * 1024)     # request bodies, known clients only
+           .wrap(api))
 
 Usage::
 
@@ -92,4 +106,5 @@ filter_factory = filter_app_factory(CompressionMiddleware, {
     "exclude_paths": as_list,
     "decompress_requests": as_bool,
     "max_decompressed_size": as_int,
+    "compress_responses": as_bool,
 }, "compression")

@@ -78,6 +78,9 @@ class CompressionMiddleware:
     :param decompress_requests: decode request bodies sent with ``Content-Encoding``
         (``gzip``, ``br``, ``zstd``, ``deflate``) before the application reads them.
     :param max_decompressed_size: largest decoded request body, in bytes; larger gets 413.
+    :param compress_responses: encode responses (default). ``False`` makes a layer that only
+        decodes request bodies, to place inside authentication so that anonymous clients
+        cannot make the server inflate anything (see the README, "Request bodies").
 
     Usage::
 
@@ -88,7 +91,8 @@ class CompressionMiddleware:
                  min_size: int = 500, gzip_level: int = 6, brotli_quality: int = 4,
                  zstd_level: int = 3, mime_types: Iterable[str] = DEFAULT_MIME_TYPES,
                  exclude_paths: Iterable[str] = (), decompress_requests: bool = False,
-                 max_decompressed_size: int = 10 * 1024 * 1024) -> None:
+                 max_decompressed_size: int = 10 * 1024 * 1024,
+                 compress_responses: bool = True) -> None:
         if not callable(app):
             raise TypeError("app must be a WSGI callable")
         self.app = app
@@ -101,6 +105,12 @@ class CompressionMiddleware:
         if not isinstance(decompress_requests, bool):
             raise TypeError("decompress_requests must be a bool")
         self.decompress_requests = decompress_requests
+        if not isinstance(compress_responses, bool):
+            raise TypeError("compress_responses must be a bool")
+        if not compress_responses and not decompress_requests:
+            raise ValueError("compress_responses=False needs decompress_requests=True "
+                             "(the layer would do nothing)")
+        self.compress_responses = compress_responses
         self.encodings = self._usable_encodings(_check_strings("encodings", encodings))
         self.mime_types = _check_strings("mime_types", mime_types)
         self._mime = MimeTypes(self.mime_types)
@@ -135,6 +145,9 @@ class CompressionMiddleware:
         return usable
 
     def __repr__(self) -> str:
+        if not self.compress_responses:
+            return (f"CompressionMiddleware(compress_responses=False, decompress_requests=True, "
+                    f"max_decompressed_size={self.max_decompressed_size!r})")
         return (f"CompressionMiddleware(encodings={self.encodings!r}, "
                 f"min_size={self.min_size!r})")
 
@@ -144,6 +157,8 @@ class CompressionMiddleware:
         return self._respond(environ, start_response)
 
     def _respond(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        if not self.compress_responses:
+            return self.app(environ, start_response)
         if environ.get(DISABLE_KEY) or self._is_excluded(environ.get("PATH_INFO", "")):
             return self.app(environ, start_response)
         coding = self._negotiate(environ.get("HTTP_ACCEPT_ENCODING"))

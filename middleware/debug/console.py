@@ -57,7 +57,25 @@ def random_pin() -> str:
 
 
 def _digits(pin: str) -> str:
-    return "".join(c for c in pin if c.isdigit())
+    return "".join(c for c in pin if c in "0123456789")
+
+
+def _number(text: str) -> int | None:
+    """``text`` as a non-negative int when it is ASCII digits only, else ``None``.
+
+    ``str.isdigit`` also accepts "²" and "٣", and ``int("²")`` raises: request data must never
+    reach either unchecked.
+    """
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 20 else None
+
+
+def _equal(given: str, expected: str) -> bool:
+    """Constant-time comparison of request text with our ASCII secret.
+
+    ``hmac.compare_digest`` raises ``TypeError`` for a non-ASCII ``str``; compared as bytes,
+    such a value is simply different.
+    """
+    return hmac.compare_digest(given.encode("utf-8", "replace"), expected.encode("ascii"))
 
 
 class Console:
@@ -100,17 +118,17 @@ class Console:
     def authenticated(self, environ: WSGIEnvironment) -> bool:
         """Whether the request carries a valid, unexpired PIN cookie (and we are not locked)."""
         value = request_cookies(environ).get(self.cookie_name, "")
-        issued, _, _ = value.partition(".")
-        if self.locked or not issued.isdigit():
+        issued = _number(value.partition(".")[0])
+        if self.locked or issued is None:
             return False
-        fresh = time.time() - int(issued) < COOKIE_MAX_AGE
-        return fresh and hmac.compare_digest(value, self._sign(int(issued)))
+        fresh = time.time() - issued < COOKIE_MAX_AGE
+        return fresh and _equal(value, self._sign(issued))
 
     def _check_pin(self, entered: str) -> bool:
         with self._lock:
             if self.locked:
                 return False
-            ok = hmac.compare_digest(_digits(entered).encode(), _digits(self.pin).encode())
+            ok = _equal(_digits(entered), _digits(self.pin))
             if not ok:
                 self.failures += 1
             return ok
@@ -122,8 +140,8 @@ class Console:
         if frames is None:
             return 404, {"auth": True, "error": "This traceback is gone (only the last "
                          f"{self.max_tracebacks} are kept, in the process that failed)."}
-        key = int(frame_key) if frame_key.isdigit() else -1
-        frame = frames.get(key)
+        key = _number(frame_key)
+        frame = frames.get(key) if key is not None else None
         if frame is None:
             return 404, {"auth": True, "error": "No such frame."}
         if not isinstance(frame, WerkzeugConsole):
@@ -146,7 +164,7 @@ class Console:
             form = request.form
         except HTTPException as exc:
             return self._json(start_response, exc.code or 400, {"error": "Bad request body."})
-        if not hmac.compare_digest(form.get("secret", "").encode(), self.token.encode()):
+        if not _equal(form.get("secret", ""), self.token):
             return self._json(start_response, 403, {"error": "Missing or wrong page token."})
         if action == "pin":
             if self._check_pin(form.get("pin", "")):

@@ -16,6 +16,7 @@ from middleware.debug.frames import ExceptionInfo, collect
 from middleware.debug.page import render_html
 from middleware.debug.request import RequestInfo, collect_request, learn_secrets
 from middleware.debug.scrub import Scrubber
+from middleware.logsafe import for_log
 from middleware.wsgi import Body, ExcInfo, is_file_wrapper, simple_response
 
 if TYPE_CHECKING:
@@ -165,14 +166,15 @@ class DebugMiddleware:
                 self.logger.exception("DebugMiddleware could not build its report")
                 report = None
             if report is None:
-                self.logger.error("Exception on %s %s", environ.get("REQUEST_METHOD"),
-                                  environ.get("PATH_INFO"), exc_info=exc_info)
+                self.logger.error("Exception on %s %s", for_log(environ.get("REQUEST_METHOD")),
+                                  for_log(environ.get("PATH_INFO")), exc_info=exc_info)
             else:  # the log gets the masked text too: logs are read by more people than pages
-                self.logger.error("Exception on %s", report.text)
+                self.logger.error("Exception on %s", render.render_log(report.exception,
+                                                                       report.request))
             allowed = self.access.client_allowed(environ)
             if allowed and not self.access.host_allowed(environ):
-                self.logger.warning("Debug page withheld: Host %r is not in trusted_hosts",
-                                    environ.get("HTTP_HOST"))
+                self.logger.warning("Debug page withheld: Host %s is not in trusted_hosts",
+                                    for_log(environ.get("HTTP_HOST")))
                 allowed = False
             if not allowed or report is None:
                 return simple_response(start_response, STATUS, PLAIN_500,

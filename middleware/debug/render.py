@@ -16,6 +16,7 @@ from werkzeug.http import parse_accept_header
 
 from middleware.debug.frames import ExceptionInfo
 from middleware.debug.request import RequestInfo
+from middleware.logsafe import for_log
 
 HTML = "text/html"
 JSON = "application/json"
@@ -77,6 +78,14 @@ def text_lines(exc: ExceptionInfo) -> list[str]:
 def render_text(exc: ExceptionInfo, request: RequestInfo) -> str:
     """The plain-text report: the request line, then the traceback."""
     return "\n".join([f"{request.method} {request.url}", "", *text_lines(exc), ""])
+
+
+def render_log(exc: ExceptionInfo, request: RequestInfo) -> str:
+    """The plain-text report for a log: each line escaped by
+    :func:`~middleware.logsafe.for_log`, so a path or an exception message carrying ``\\n``
+    cannot forge a log line of its own."""
+    lines = [f"{request.method} {request.url}", "", *text_lines(exc)]
+    return "\n".join(for_log(line, 4 * 1024) for line in lines)
 
 
 def render_json(exc: ExceptionInfo, request: RequestInfo, text: str) -> str:

@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote
 
+from werkzeug.datastructures import Authorization
 from werkzeug.wsgi import get_current_url
 
 from middleware.cookies import request_cookies
@@ -36,11 +37,26 @@ class RequestInfo:
     environ: list[tuple[str, str]] = field(default_factory=list)
 
 
+_CREDENTIAL_HEADERS = ("HTTP_AUTHORIZATION", "HTTP_PROXY_AUTHORIZATION")
+_COOKIE_SEPARATORS = ".:|!$"
+
+
 def learn_secrets(environ: Mapping[str, Any], masker: Masker) -> None:
-    """Remember the secret values a request carries (before anything is rendered)."""
+    """Remember the secret values a request carries (before anything is rendered).
+
+    Besides the values under secret names, every credential of the request is remembered in
+    the form an application holds it: the *decoded* Basic password (and ``user:password``),
+    bearer and other tokens, each cookie value, unquoted and split at the separators of signed
+    cookies (``payload.signature``). A local or any value equal to one is masked, however
+    short; longer ones are also masked inside other text.
+    """
     masker.scan(environ)
+    for key in _CREDENTIAL_HEADERS:
+        header = environ.get(key)
+        if isinstance(header, str):
+            _learn_authorization(header, masker)
     for value in request_cookies(environ).values():
-        masker.remember(value)
+        _learn_cookie(value, masker)
     for key, value in parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True):
         if masker.scrubber.is_secret(key):
             masker.remember(value)
@@ -49,6 +65,38 @@ def learn_secrets(environ: Mapping[str, Any], masker: Masker) -> None:
         for key, value in form.items(multi=True):
             if masker.scrubber.is_secret(key):
                 masker.remember(value)
+
+
+def _learn_authorization(header: str, masker: Masker) -> None:
+    masker.remember(header)
+    try:
+        auth = Authorization.from_header(header)
+    except Exception:  # noqa: BLE001 - a garbled header still gets a page
+        auth = None
+    if auth is None:
+        return
+    if auth.token:
+        masker.remember(auth.token)
+    password = auth.parameters.get("password") if auth.type == "basic" else None
+    if password:
+        masker.remember(password)
+        masker.remember(f"{auth.parameters.get('username', '')}:{password}")
+    for name, value in auth.parameters.items():
+        if name != "username" and isinstance(value, str):
+            masker.remember(value)  # digest "response", "cnonce" and the like
+
+
+def _learn_cookie(value: str, masker: Masker) -> None:
+    masker.remember(value)
+    unquoted = unquote(value)
+    if unquoted != value:
+        masker.remember(unquoted)
+    pieces = [unquoted]
+    for separator in _COOKIE_SEPARATORS:
+        pieces = [part for piece in pieces for part in piece.split(separator)]
+    for piece in pieces:
+        if piece != unquoted:
+            masker.remember(piece, exact_only=len(piece) < 8)
 
 
 def _parsed_form(environ: Mapping[str, Any]) -> Any:

@@ -24,11 +24,11 @@ from collections.abc import Iterable, Mapping
 from types import BuiltinFunctionType, FunctionType, MethodType, ModuleType
 from typing import Any
 
+from middleware.scrubbing import URL_PASSWORD as _URL_PASSWORD
 from middleware.scrubbing import secret_name_pattern
 
 MASK = "********"
 
-_URL_PASSWORD = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s:/@]*:)([^\s@/]+)(?=@)")
 _STARS = re.compile(r"\*{8,}")
 #: secret values shorter than this are not hunted for in other text (too many false hits)
 MIN_SECRET_LENGTH = 4
@@ -88,14 +88,23 @@ class Masker:
     def __init__(self, scrubber: Scrubber) -> None:
         self.scrubber = scrubber
         self._values: set[str] = set()
+        self.exact: set[str] = set()  # every secret whole, any length: equal values are masked
         self._pattern: re.Pattern[str] | None = None
         self.repr = _SafeRepr(self)
 
-    def remember(self, value: Any, depth: int = 0) -> None:
-        """Note a secret value (strings inside containers too) to mask it everywhere."""
+    def remember(self, value: Any, depth: int = 0, exact_only: bool = False) -> None:
+        """Note a secret value (strings inside containers too) to mask it everywhere.
+
+        ``exact_only`` masks only values equal to it (for pieces too short or too common to
+        hunt inside other text).
+        """
         if isinstance(value, bytes):
             value = value.decode("utf-8", "replace")
         if isinstance(value, str):
+            if value and len(self.exact) < MAX_SECRETS:
+                self.exact.add(value)
+            if exact_only:
+                return
             for part in _pieces(value):
                 if len(part) >= MIN_SECRET_LENGTH and len(self._values) < MAX_SECRETS:
                     self._values.add(part)
@@ -151,15 +160,21 @@ class Masker:
             return self.text(text)
         return self.head(text, limit) + f"... ({len(text)} characters)"
 
+    def is_known(self, value: Any) -> bool:
+        """Whether ``value`` (a ``str`` or ``bytes``) equals a remembered secret."""
+        if isinstance(value, bytes) and len(value) <= 4096:
+            value = value.decode("utf-8", "replace")
+        return isinstance(value, str) and value in self.exact
+
     def value(self, name: object, value: Any) -> str:
         """The bounded, masked repr of ``value`` shown under ``name``."""
-        if self.scrubber.is_secret(name):
+        if self.scrubber.is_secret(name) or self.is_known(value):
             return MASK
         return self.text(self.repr.repr(value))
 
     def string(self, name: object, value: str, limit: int = MAX_REPR) -> str:
         """A plain string (a header, an environ value) masked and cut to ``limit``."""
-        if self.scrubber.is_secret(name):
+        if self.scrubber.is_secret(name) or self.is_known(value):
             return MASK
         return self.bounded(value, limit)
 
@@ -193,12 +208,16 @@ class _SafeRepr(reprlib.Repr):
         return text
 
     def repr_bytes(self, x: bytes, level: int) -> str:
+        if self.masker.is_known(x):
+            return MASK
         # reprlib has no bytes rule: it would build the full repr of a 1 MB value first.
         if len(x) <= self.maxstring:
             return repr(x)
         return repr(x[:self.maxstring]) + f"... ({len(x)} bytes)"
 
     def repr_str(self, x: str, level: int) -> str:
+        if self.masker.is_known(x):
+            return MASK
         if len(x) <= self.maxstring:
             return repr(x)
         return repr(self.masker.head(x, self.maxstring)) + f"... ({len(x)} characters)"

@@ -9,9 +9,12 @@ Request ids
 
 Scrubbing
     Query-string values and environ entries whose *names* look secret (``password``,
-    ``token``, ``api_key``, ``session``, ``Authorization``, ``Cookie``...) are replaced by
-    ``[scrubbed]`` before they reach the log or the ``notify`` hook. Over-scrubbing is the
-    safe failure. The words are :mod:`middleware.scrubbing`'s, shared with the debug page.
+    ``token``, ``api_key``, ``session``, ``Authorization``, ``Cookie``...), in any case, are
+    replaced by ``[scrubbed]`` before they reach the log or the ``notify`` hook: under CGI the
+    process environment (``SESSION_SECRET``, ``DB_PASSWORD``) is part of the environ. Passwords
+    inside URL values (``DATABASE_URL``) and the query strings of ``REQUEST_URI``, ``RAW_URI``
+    and ``Referer`` are masked too. Over-scrubbing is the safe failure. The words are
+    :mod:`middleware.scrubbing`'s, shared with the debug page and the pipeline's ``repr``.
 
 Reporting
     :class:`Reporter` logs each exception once per request, with its traceback, method, path,
@@ -31,8 +34,9 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_plus
 
+from middleware.logsafe import for_log
 from middleware.scrubbing import SECRET_WORDS as SHARED_SECRET_WORDS
-from middleware.scrubbing import secret_name_pattern
+from middleware.scrubbing import mask_urls, secret_name_pattern
 
 if TYPE_CHECKING:
     from middleware.wsgi import ExcInfo
@@ -51,6 +55,8 @@ SECRET_WORDS = (*SHARED_SECRET_WORDS, "code")
 
 # Environ keys that may hold a whole configuration with secrets in it (PasteDeploy's).
 _CONFIG_KEYS = ("config",)
+# Environ values that are whole request URIs: their query strings are scrubbed like QUERY_STRING.
+_URI_KEYS = ("QUERY_STRING", "REQUEST_URI", "RAW_URI", "HTTP_REFERER")
 _MAX_LOGGED = 1000  # longest path or query written to one log line
 
 # Request ids are labels, not secrets: a private generator seeded from the OS is unique enough
@@ -94,20 +100,25 @@ def scrub_query(query: str, pattern: re.Pattern[str]) -> str:
 
 
 def scrub_environ(environ: Mapping[str, Any], pattern: re.Pattern[str]) -> dict[str, Any]:
-    """A shallow copy of ``environ`` with secret-looking entries and query values replaced."""
+    """A shallow copy of ``environ`` with secret-looking entries, query values and URL
+    passwords replaced. Keys are matched in any case: ``DB_PASSWORD`` as ``db_password``."""
     copy = dict(environ)
-    for key in copy:
-        if key.startswith("HTTP_"):
-            secret = pattern.search(key[5:])
-        else:
-            lowered = key.lower()
-            secret = key.islower() and (pattern.search(key)
-                                        or any(word in lowered for word in _CONFIG_KEYS))
-        if secret:
+    for key, value in copy.items():
+        name = key if isinstance(key, str) else str(key)
+        if pattern.search(name) or any(word in name.lower() for word in _CONFIG_KEYS):
             copy[key] = SCRUBBED
-    if isinstance(copy.get("QUERY_STRING"), str):
-        copy["QUERY_STRING"] = scrub_query(copy["QUERY_STRING"], pattern)
+        elif isinstance(value, str):
+            if name in _URI_KEYS:
+                value = _scrub_uri(value, pattern, name == "QUERY_STRING")
+            copy[key] = mask_urls(value)
     return copy
+
+
+def _scrub_uri(value: str, pattern: re.Pattern[str], bare_query: bool) -> str:
+    if bare_query:
+        return scrub_query(value, pattern)
+    base, sep, query = value.partition("?")
+    return f"{base}{sep}{scrub_query(query, pattern)}" if sep else value
 
 
 def _printable(text: str) -> str:
@@ -117,11 +128,7 @@ def _printable(text: str) -> str:
         text = text.encode("latin-1").decode("utf-8")
     except UnicodeError:
         pass
-    if len(text) > _MAX_LOGGED:
-        text = text[:_MAX_LOGGED] + "..."
-    if text.isprintable():
-        return text
-    return text.encode("unicode_escape").decode("ascii")
+    return for_log(text, _MAX_LOGGED)
 
 
 class Reporter:

@@ -37,3 +37,18 @@ CASES = {
     "identity_request": Case(CompressionMiddleware, environ={"HTTP_ACCEPT_ENCODING": "identity"}),
     "decompress_gzip_request": Case(with_gzip_request),
 }
+
+
+def decode_only_with_gzip_request(app):
+    """A decode-only layer (``compress_responses=False``), as placed inside authentication."""
+    middleware = CompressionMiddleware(app, decompress_requests=True, compress_responses=False)
+
+    def wrapped(environ, start_response):
+        environ.update({"wsgi.input": io.BytesIO(_REQUEST_BODY),
+                        "CONTENT_LENGTH": str(len(_REQUEST_BODY)),
+                        "HTTP_CONTENT_ENCODING": "gzip"})
+        return middleware(environ, start_response)
+    return wrapped
+
+
+CASES["decode_only_request"] = Case(decode_only_with_gzip_request)
