@@ -64,23 +64,32 @@ Options (see :class:`SessionMiddleware`): ``secret_key``, ``store``, ``cookie_na
 
 from __future__ import annotations
 
-from middleware.sessions.base import SessionStore, StoreUnavailable
-from middleware.sessions.cookie import CookieStore
+from middleware.sessions.backend import BadSession, SessionBackend
+from middleware.sessions.base import Changes, Record, SessionStore, StoreUnavailable
+from middleware.sessions.cookie import CookieBackend, CookieStore
 from middleware.sessions.memory import MemoryStore
 from middleware.sessions.middleware import SessionMiddleware, filter_factory, make_store
 from middleware.sessions.redis import RedisStore
-from middleware.sessions.session import ENVIRON_KEY, Session, get_session
+from middleware.sessions.server import StoreBackend
+from middleware.sessions.session import ENVIRON_KEY, Session, SessionState, get_session
 from middleware.sessions.sqlite import SQLiteStore
 
 __all__ = [
     "ENVIRON_KEY",
+    "BadSession",
+    "Changes",
+    "CookieBackend",
     "CookieStore",
     "MemoryStore",
+    "Record",
     "RedisStore",
     "SQLiteStore",
     "Session",
+    "SessionBackend",
     "SessionMiddleware",
+    "SessionState",
     "SessionStore",
+    "StoreBackend",
     "StoreUnavailable",
     "filter_factory",
     "get_session",
