@@ -605,3 +605,55 @@ paste.app_factory = test_sessions:paste_app
 """)
     with pytest.raises(ValueError, match="secure"):
         loadapp(f"config:{ini}")
+
+
+# -- structure and security ---------------------------------------------------------------------
+
+def test_no_sessions_module_imports_a_private_name_of_another():
+    """Each module of the package talks to the others through public names only."""
+    import ast
+    import pathlib
+
+    import middleware.sessions as package
+
+    crossings = []
+    for path in pathlib.Path(package.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.level or (node.module or "")
+                                                     .startswith("middleware")):
+                crossings += [f"{path.name}: {node.module}.{alias.name}" for alias in node.names
+                              if alias.name.startswith("_") and alias.name != "__future__"]
+            elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) \
+                    and node.value.id in {"base", "backend", "session", "signing", "cookie",
+                                          "server", "memory", "sqlite", "redis"} \
+                    and node.attr.startswith("_"):
+                crossings.append(f"{path.name}: {node.value.id}.{node.attr}")
+    assert crossings == []
+
+
+def test_request_data_in_session_log_lines_cannot_forge_a_line(caplog):
+    c, _ = client()
+    c.set_cookie("session", "tampered-value")
+    with caplog.at_level(logging.INFO, "middleware.sessions"):
+        c.get("/x%0aFORGED%20session%20line%0d", headers={"X-Forwarded-For": "1.2.3.4"})
+    (line,) = [r.getMessage() for r in caplog.records]
+    assert "session cookie ignored" in line
+    assert "\n" not in line and "\r" not in line and "/x\\x0aFORGED" in line
+
+
+def test_oversize_log_line_escapes_request_data(caplog):
+    def app(environ, start_response):  # a key named by the client, as careless apps do
+        get_session(environ)[environ["QUERY_STRING"]] = secrets.token_urlsafe(400)
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b""]
+    c = Client(SessionMiddleware(app, KEY, store=CookieStore(max_size=300)))
+    with caplog.at_level(logging.ERROR, "middleware.sessions"):
+        c.get("/set%0aFORGED?key%0d%0aFORGED")
+    (line,) = [r.getMessage() for r in caplog.records]
+    assert "session not saved" in line and "\n" not in line
+
+
+def test_repr_of_a_redis_store_hides_its_password():
+    store = RedisStore("redis://:hunter2@127.0.0.1:1/0")
+    assert "hunter2" not in repr(store) and "***" in repr(store)
+    assert "hunter2" not in repr(SessionMiddleware(session_app, KEY, store=store))
