@@ -657,3 +657,15 @@ def test_repr_of_a_redis_store_hides_its_password():
     store = RedisStore("redis://:hunter2@127.0.0.1:1/0")
     assert "hunter2" not in repr(store) and "***" in repr(store)
     assert "hunter2" not in repr(SessionMiddleware(session_app, KEY, store=store))
+
+
+def test_a_store_missing_protocol_methods_is_refused_at_construction_naming_them():
+    class HalfStore:
+        def load(self, session_id):
+            return None
+
+        def save(self, session_id, changes, ttl, *, new):
+            return 0
+
+    with pytest.raises(TypeError, match=r"SessionStore: missing delete\(\), ping\(\)"):
+        SessionMiddleware(session_app, KEY, store=HalfStore())

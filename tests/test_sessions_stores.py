@@ -283,6 +283,12 @@ def test_store_error_raised_from_the_store_names_the_operation(tmp_path):
     assert isinstance(info.value.__cause__, sqlite3.Error) and info.value.operation == "load"
 
 
+@pytest.mark.parametrize("kind", ["redis_refused", "sqlite_unopenable"])
+def test_ping_of_a_store_that_is_down_raises_store_unavailable(kind, tmp_path):
+    with pytest.raises(StoreUnavailable, match="ping"):
+        down_stores(tmp_path)[kind].ping()
+
+
 def test_store_failing_after_start_response_restarts_the_response_as_503(tmp_path):
     """The app already called start_response: the 503 replaces it through exc_info."""
     def app(environ, start_response):

@@ -123,5 +123,6 @@ def check_store(store: object) -> SessionStore:
     missing = [name for name in _METHODS if not callable(getattr(store, name, None))]
     if missing:
         raise TypeError(f"store {type(store).__name__} does not implement "
-                        f"middleware.sessions.SessionStore: missing {', '.join(missing)}()")
+                        f"middleware.sessions.SessionStore: missing "
+                        + ", ".join(f"{name}()" for name in missing))
     return store  # type: ignore[return-value]
