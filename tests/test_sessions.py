@@ -300,7 +300,8 @@ def test_vary_cookie_is_appended_to_an_existing_vary():
 def record(session_id="A" * 43, created=None, last_seen=None, data=None, version=1) -> str:
     """A cookie-store session as the cookie carries it: a header array, then the data."""
     now = time.time()
-    head = json.dumps([version, session_id, created or now, last_seen or now])
+    head = json.dumps([version, session_id, created or now, last_seen or now],
+                      separators=(",", ":"))
     return head + json.dumps(data if data is not None else {"user": "mallory"})
 
 

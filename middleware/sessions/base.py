@@ -17,7 +17,8 @@ different keys both persist, and for one key the last write wins. ``new=True`` c
 record from ``changes.set`` alone (a new session, or one that ``regenerate()`` moved to a new
 id). ``new=False`` merges into an existing record only: when a concurrent request deleted the
 session (a logout), ``save`` returns ``None`` instead of bringing it back to life. Otherwise it
-returns how many keys the record holds now; at 0 the store has deleted it.
+returns 0 when the record holds no key any more (the store deleted it), else a positive
+number (the keys left, where the store counts them cheaply).
 
 A store that cannot be reached raises :class:`StoreUnavailable`; the middleware turns it into
 a 503 page and a log line, never a traceback and never a silently empty session.
@@ -103,8 +104,9 @@ class SessionStore(Protocol):
     def save(self, session_id: str, changes: Changes, ttl: int, *, new: bool) -> int | None:
         """Merge ``changes`` atomically and keep the record ``ttl`` seconds more.
 
-        Returns the number of keys stored (0: the record was deleted), or ``None`` when
-        ``new`` is false and the record no longer exists (nothing written).
+        Returns 0 when no key is left (the record was deleted), a positive number when keys
+        remain, or ``None`` when ``new`` is false and the record no longer exists (nothing
+        written).
         """
 
     def delete(self, session_id: str) -> None:

@@ -1,13 +1,14 @@
 """Redis session store: server-side sessions shared by several hosts.
 
-Each session is one Redis hash ``<prefix><id>``: a field ``k:<key>`` per session key holding
-its value's JSON text, and ``m:created`` / ``m:seen``, with a time to live so Redis itself
-forgets expired sessions (no sweeping). A load is one ``HGETALL``. A save is one server-side
-script, atomic in Redis: it writes the fields the request changed, deletes the ones it
-removed, leaves every other field as other requests left it and renews the TTL, and it does
-nothing when the session no longer exists (a concurrent logout is not undone). A delete is
-one ``DEL``. One round trip each, over one connection pool per store, with connect and read
-timeouts so a hung Redis fails fast into a 503 instead of tying up every worker.
+Each session is one Redis string ``<prefix><id>``: a JSON object ``{"c": created, "t":
+last_seen, "d": {key: value's JSON text}}``, with a time to live so Redis itself forgets
+expired sessions (no sweeping). A load is one ``GET``. A save is one server-side script,
+atomic in Redis: it merges the keys the request set and removed into the stored object, keeps
+every other key as other requests left it, renews the TTL, and does nothing when the session
+no longer exists (a concurrent logout is not undone). A delete is one ``DEL``. One round trip
+each, the same as a plain ``GET`` and ``SET``, over one connection pool per store, with
+connect and read timeouts so a hung Redis fails fast into a 503 instead of tying up every
+worker.
 
 Needs the ``redis`` package (``pip install wsgi-middleware-suite[redis]``). For one host,
 :class:`~middleware.sessions.SQLiteStore` needs no extra service.
@@ -22,6 +23,7 @@ Usage::
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from middleware.scrubbing import mask_url
@@ -29,34 +31,41 @@ from middleware.sessions.base import Changes, Record, StoreUnavailable
 
 __all__ = ["RedisStore"]
 
-_CREATED, _SEEN, _KEY = "m:created", "m:seen", "k:"
-
-# KEYS[1]: the hash. ARGV: new (1/0), ttl, created, last_seen, number of fields set,
-# then field/value pairs, then the fields to delete. Returns the number of session keys
-# left (0: deleted), or -1 when an update finds no session.
+# KEYS[1]: the session. ARGV: new (1/0), ttl, created, last_seen, how many keys are set,
+# then key/value pairs, then the keys deleted. Returns 0 when no key is left (the session is
+# deleted), -1 when an update finds no session (not recreated), else 1. The times stay
+# strings, so they keep every digit (cjson prints numbers with 14).
 _SAVE = """
 local key = KEYS[1]
-local nset = tonumber(ARGV[5])
+local record
 if ARGV[1] == "1" then
-  redis.call("DEL", key)
-  redis.call("HSET", key, "m:created", ARGV[3])
-elseif redis.call("TYPE", key).ok ~= "hash" then
-  return -1
+  record = {c = ARGV[3], d = {}}
+else
+  local text = redis.call("GET", key)
+  if not text then
+    return -1
+  end
+  local ok, decoded = pcall(cjson.decode, text)
+  if not ok or type(decoded) ~= "table" or type(decoded.d) ~= "table" then
+    return -1
+  end
+  record = decoded
 end
-redis.call("HSET", key, "m:seen", ARGV[4])
-for i = 6, 5 + 2 * nset, 2 do
-  redis.call("HSET", key, ARGV[i], ARGV[i + 1])
+record.t = ARGV[4]
+local data = record.d
+local last = 5 + 2 * tonumber(ARGV[5])
+for i = 6, last, 2 do
+  data[ARGV[i]] = ARGV[i + 1]
 end
-for i = 6 + 2 * nset, #ARGV do
-  redis.call("HDEL", key, ARGV[i])
+for i = last + 1, #ARGV do
+  data[ARGV[i]] = nil
 end
-local left = redis.call("HLEN", key) - 2
-if left <= 0 then
+if next(data) == nil then
   redis.call("DEL", key)
   return 0
 end
-redis.call("EXPIRE", key, ARGV[2])
-return left
+redis.call("SET", key, cjson.encode(record), "EX", ARGV[2])
+return 1
 """
 
 
@@ -100,7 +109,6 @@ class RedisStore:
                 raise ValueError(f"url: {exc}") from None
         self.client = client
         self._save = client.register_script(_SAVE)
-        self._wrong_type = redis.ResponseError
 
     def __repr__(self) -> str:
         url = None if self.url is None else mask_url(self.url)
@@ -108,32 +116,23 @@ class RedisStore:
 
     def load(self, session_id: str) -> Record | None:
         try:
-            fields = self.client.hgetall(self.prefix + session_id)
-        except self._wrong_type as exc:
-            if "WRONGTYPE" in str(exc):  # a record of the format before 2.0: unknown
-                return None
-            raise StoreUnavailable(self, "load", exc) from exc
+            text = self.client.get(self.prefix + session_id)
         except self._errors as exc:
             raise StoreUnavailable(self, "load", exc) from exc
-        if not fields:
+        if text is None:
             return None
-        # undecodable bytes are left for the backend to reject as a bad record
-        text = {_text(k): _text(v) for k, v in fields.items()}
         try:
-            created, last_seen = float(text.pop(_CREATED)), float(text.pop(_SEEN))
-        except (KeyError, ValueError):
-            return None
-        skip = len(_KEY)
-        return Record({k[skip:]: v for k, v in text.items() if k.startswith(_KEY)}, created,
-                      last_seen)
+            record = json.loads(text)
+            return Record(record["d"], float(record["c"]), float(record["t"]))
+        except (KeyError, TypeError, ValueError):
+            return None  # not a record of ours: an unknown session
 
     def save(self, session_id: str, changes: Changes, ttl: int, *, new: bool) -> int | None:
-        args: list[str | float | int] = ["1" if new else "0", max(1, int(ttl)),
-                                         repr(changes.created), repr(changes.last_seen),
-                                         len(changes.set)]
+        args: list[str | int] = ["1" if new else "0", max(1, int(ttl)), repr(changes.created),
+                                 repr(changes.last_seen), len(changes.set)]
         for key, value in changes.set.items():
-            args += (_KEY + key, value)
-        args += [_KEY + key for key in changes.deleted]
+            args += (key, value)
+        args += changes.deleted
         try:
             left = self._save(keys=[self.prefix + session_id], args=args)
         except self._errors as exc:
@@ -153,7 +152,3 @@ class RedisStore:
         except self._errors as exc:
             raise StoreUnavailable(self, "ping", exc) from exc
 
-
-def _text(value: bytes | str) -> str:
-    """A reply as text (bytes unless the client was made with ``decode_responses=True``)."""
-    return value if isinstance(value, str) else value.decode("utf-8", "replace")

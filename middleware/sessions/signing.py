@@ -71,7 +71,8 @@ class Codec:
 
     def sign(self, value: str) -> str:
         """``value`` (ASCII, no ``.``) with its signature, by the newest key."""
-        return self._signers[0].sign(value.encode("ascii")).decode("ascii")
+        data = value.encode("ascii")
+        return (data + b"." + self._signers[0].get_signature(data)).decode("ascii")
 
     def unsign(self, token: str) -> tuple[str, int]:
         """``(value, index of the key that signed it)``; raises :class:`BadData`."""
@@ -79,12 +80,12 @@ class Codec:
             data = token.encode("ascii")
         except UnicodeEncodeError:
             raise BadSignature("not an ASCII token") from None
-        for index, signer in enumerate(self._signers):
-            try:
-                value = signer.unsign(data)
-            except BadSignature:
-                continue
-            return value.decode("ascii"), index
+        value, dot, signature = data.rpartition(b".")
+        if dot:
+            # compared as the base64 text the signer makes: no decoding of the client's bytes
+            for index, signer in enumerate(self._signers):
+                if hmac.compare_digest(signer.get_signature(value), signature):
+                    return value.decode("ascii"), index
         raise BadSignature("signature does not match any key")
 
     def dumps(self, text: str) -> str:
