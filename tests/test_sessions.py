@@ -3,6 +3,8 @@ every bad cookie, key rotation, cookie flags, options and the PasteDeploy filter
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import logging
 import secrets
@@ -12,20 +14,25 @@ from urllib.parse import parse_qsl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from itsdangerous import TimestampSigner
 from paste.deploy import loadapp
 from werkzeug.http import parse_set_header
 from werkzeug.test import Client, EnvironBuilder
 from werkzeug.wrappers import Response
 
 from middleware.sessions import (
+    Changes,
     CookieStore,
     MemoryStore,
     RedisStore,
     Session,
     SessionMiddleware,
+    SessionState,
     SQLiteStore,
     get_session,
 )
+from middleware.sessions.middleware import COOKIE_SALT, ID_SALT
+from middleware.sessions.signing import Codec
 
 KEY = "test-session-key-0123456789abcdef"
 OLD_KEY = "old-session-key-fedcba9876543210"
@@ -114,7 +121,7 @@ def test_session_is_in_environ_and_is_a_session():
 
 
 def test_non_json_value_is_refused_at_assignment():
-    session = Session(SessionMiddleware(session_app, KEY), {})
+    session = Session(SessionState)
     for bad in (object(), {1: "int key"}, [b"bytes"], {"deep": [{"set": {1}}]}):
         with pytest.raises(TypeError, match="JSON"):
             session["when"] = bad
@@ -140,14 +147,21 @@ def test_new_and_modified_flags():
 
 
 @pytest.mark.parametrize("store", STORES)
-def test_nested_mutation_is_saved_when_marked_modified(store):
+def test_nested_mutation_in_place_is_saved_without_marking_it(store):
     c, _ = client(store)
-    c.get("/nested?item=book")  # setdefault assigns the new cart: saved
+    c.get("/nested?item=book")  # setdefault assigns the new cart
     assert data(c.get("/"))["cart"] == ["book"]
-    c.get("/nested?item=pen")  # in-place append: documented as not detected
-    assert data(c.get("/"))["cart"] == ["book"]
-    c.get("/nested?item=pen&mark=1")
+    c.get("/nested?item=pen")  # session["cart"].append(...): no assignment, no flag
     assert data(c.get("/"))["cart"] == ["book", "pen"]
+    c.get("/nested?item=ink&mark=1")  # the explicit flag still works
+    assert data(c.get("/"))["cart"] == ["book", "pen", "ink"]
+
+
+@pytest.mark.parametrize("store", STORES)
+def test_reading_without_changing_sends_no_cookie(store):
+    c, _ = client(store)
+    c.get("/set?a=1")
+    assert set_cookies(c.get("/")) == []
 
 
 def test_change_after_start_response_is_an_error():
@@ -239,9 +253,9 @@ class CountingStore(MemoryStore):
         self.calls.append("load")
         return super().load(session_id)
 
-    def save(self, session_id, data, ttl, *, new):
+    def save(self, session_id, changes, ttl, *, new):
         self.calls.append("save")
-        return super().save(session_id, data, ttl, new=new)
+        return super().save(session_id, changes, ttl, new=new)
 
 
 def test_untouched_session_costs_no_store_call_and_sets_no_cookie():
@@ -283,53 +297,61 @@ def test_vary_cookie_is_appended_to_an_existing_vary():
 
 # -- bad cookies: a fresh session and a log line, never an error --------------------------------
 
-def signed(mw: SessionMiddleware, payload) -> str:
-    return mw._signer.dumps(payload)
-
-
-def record(session_id="A" * 43, created=None, last_seen=None, data=None):
+def record(session_id="A" * 43, created=None, last_seen=None, data=None, version=1) -> str:
+    """A cookie-store session as the cookie carries it: a header array, then the data."""
     now = time.time()
-    return {"v": 1, "i": session_id, "c": created or now, "t": last_seen or now,
-            "d": data if data is not None else {"user": "mallory"}}
+    head = json.dumps([version, session_id, created or now, last_seen or now],
+                      separators=(",", ":"))
+    return head + json.dumps(data if data is not None else {"user": "mallory"})
 
 
-def bad_cookies(mw: SessionMiddleware) -> dict[str, str]:
-    good = signed(mw, record())
-    other = SessionMiddleware(session_app, "another-key-entirely-0123456789")
+def signed(payload: str, key: str = KEY) -> str:
+    """A cookie-store token, signed as the middleware signs them (public codec and salt)."""
+    return Codec([key], COOKIE_SALT).dumps(payload)
+
+
+def signed_id(session_id: str, key: str = KEY) -> str:
+    """A server-side store's cookie: the signed id."""
+    return Codec([key], ID_SALT).sign(session_id)
+
+
+def previous_format(data: dict, created: float, key: str = KEY) -> str:
+    """A cookie of the format before 2.0: itsdangerous timestamped token of one JSON object."""
+    text = json.dumps({"v": 1, "i": "E" * 43, "c": created, "t": created, "d": data},
+                      separators=(",", ":"))
+    signer = TimestampSigner(key, salt=COOKIE_SALT, key_derivation="hmac",
+                             digest_method=hashlib.sha256)
+    return signer.sign(base64.urlsafe_b64encode(text.encode()).rstrip(b"=")).decode()
+
+
+def bad_cookies(max_age: float = 1209600) -> dict[str, str]:
+    good = signed(record())
     return {
         "tampered": good[:-3] + ("AAA" if not good.endswith("AAA") else "BBB"),
         "payload_changed": "eyJ1c2VyIjoiYWRtaW4ifQ" + good[good.index("."):],
-        "wrong_key": signed(other, record()),
+        "wrong_key": signed(record(), key="another-key-entirely-0123456789"),
         "garbage": "not a session at all",
         "truncated": good[: len(good) // 2],
         "huge": "A" * 9000,
         "empty_parts": "..",
-        "not_a_record": signed(mw, ["a", "list"]),
-        "unknown_format": signed(mw, {**record(), "v": 99}),
-        "record_data_not_a_dict": signed(mw, {**record(), "d": "text"}),
-        "expired_absolute": signed(mw, record(created=time.time() - mw.max_age - 5)),
+        "not_a_record": signed(json.dumps(["a", "list"])),
+        "no_header": signed(json.dumps({"user": "mallory"})),
+        "unknown_format": signed(record(version=99)),
+        "record_data_not_a_dict": signed(record()[:-len('{"user": "mallory"}')] + '"text"'),
+        "expired_absolute": signed(record(created=time.time() - max_age - 5)),
         "non_ascii": "s\u00e9ssion\u2603",
-        "expired_signature": old_token(mw, record()),
+        "previous_format_expired": previous_format({"u": 1}, time.time() - max_age - 5),
+        "signed_id_not_a_record": signed_id("A" * 43),
     }
 
 
-def old_token(mw: SessionMiddleware, payload, age: float = 30 * 86400) -> str:
-    """A token whose signature timestamp is ``age`` seconds old (as if issued back then)."""
-    signer = mw._signer._signers[0]
-    signer.get_timestamp = lambda: int(time.time() - age)
-    try:
-        return mw._signer.dumps(payload)
-    finally:
-        del signer.get_timestamp
-
-
-BAD = sorted(bad_cookies(SessionMiddleware(session_app, KEY)))
+BAD = sorted(bad_cookies())
 
 
 @pytest.mark.parametrize("case", BAD)
 def test_bad_cookie_gives_a_fresh_session_and_a_log_line(case, caplog):
     c, mw = client()
-    c.set_cookie("session", bad_cookies(mw)[case], max_size=0)
+    c.set_cookie("session", bad_cookies(mw.max_age)[case], max_size=0)
     with caplog.at_level(logging.INFO, "middleware.sessions"):
         response = c.get("/")
     assert response.status_code == 200
@@ -338,21 +360,27 @@ def test_bad_cookie_gives_a_fresh_session_and_a_log_line(case, caplog):
     assert "Max-Age=0" in set_cookies(response)[0]  # the bad cookie is deleted
 
 
+def test_cookie_of_the_previous_format_still_loads_and_is_rewritten():
+    c, _ = client()
+    c.set_cookie("session", previous_format({"user": "alice"}, time.time() - 60))
+    response = c.get("/")
+    assert data(response) == {"user": "alice"} and set_cookies(response)
+    assert data(c.get("/")) == {"user": "alice"}
+
+
 @pytest.mark.parametrize("case", ["malformed_id", "unknown_id", "undecodable_record",
-                                  "record_for_another_id", "expired_idle"])
+                                  "expired_idle", "cookie_store_token"])
 def test_bad_server_session_gives_a_fresh_session(case, caplog):
     store = MemoryStore()
     c, mw = client(store, idle_timeout=600)
-    sid, other = "B" * 43, "C" * 43
-    cookie = {"malformed_id": "../../etc/passwd", "unknown_id": sid,
-              "undecodable_record": sid, "record_for_another_id": sid,
-              "expired_idle": sid}[case]
-    stored = {"undecodable_record": "\x00{not json",
-              "record_for_another_id": json.dumps(record(other)),
-              "expired_idle": json.dumps(record(sid, last_seen=time.time() - 700))}.get(case)
+    sid, now = "B" * 43, time.time()
+    stored = {"undecodable_record": Changes({"x": "\x00{not json"}, (), now, now),
+              "expired_idle": Changes({"x": "1"}, (), now - 700, now - 700)}.get(case)
     if stored is not None:
         store.save(sid, stored, 60, new=True)
-    c.set_cookie("session", signed(mw, cookie))
+    cookie = {"malformed_id": signed_id("../../etc/passwd"),
+              "cookie_store_token": signed(record(sid))}.get(case, signed_id(sid))
+    c.set_cookie("session", cookie)
     with caplog.at_level(logging.INFO, "middleware.sessions"):
         response = c.get("/set?x=1")
     assert data(response) == {"x": "1"} and response.json["new"] is True
@@ -384,7 +412,7 @@ def test_any_raw_cookie_header_gives_a_session_never_an_error(header):
 @settings(max_examples=100, deadline=None)
 def test_any_signed_payload_that_is_not_a_record_gives_a_fresh_session(tail):
     c, mw = client()
-    c.set_cookie("session", mw._signer._signers[0].sign(tail.hex().encode()).decode())
+    c.set_cookie("session", Codec([KEY], COOKIE_SALT).sign(tail.hex()))
     assert c.get("/").json["data"] == {}
 
 
@@ -396,18 +424,18 @@ def test_absolute_lifetime_is_enforced_on_the_server(store):
     c.get("/set?a=1")
     assert data(c.get("/")) == {"a": "1"}
     if store == "cookie":
-        c.set_cookie("session", signed(mw, record(created=time.time() - 3601)))
+        c.set_cookie("session", signed(record(created=time.time() - 3601)))
     else:
-        sid = c.get("/id").json["id"]
-        mw.store.save(sid, json.dumps(record(sid, created=time.time() - 3601)), 60, new=False)
+        sid, old = c.get("/id").json["id"], time.time() - 3601
+        mw.store.save(sid, Changes({"a": '"1"'}, (), old, time.time()), 60, new=True)
     assert data(c.get("/")) == {}
 
 
 def test_idle_timeout_ends_a_quiet_session_and_activity_refreshes_it():
     c, mw = client(idle_timeout=600)
-    c.set_cookie("session", signed(mw, record("D" * 43, last_seen=time.time() - 601)))
+    c.set_cookie("session", signed(record("D" * 43, last_seen=time.time() - 601)))
     assert data(c.get("/")) == {}
-    c.set_cookie("session", signed(mw, record("D" * 43, last_seen=time.time() - 300)))
+    c.set_cookie("session", signed(record("D" * 43, last_seen=time.time() - 300)))
     response = c.get("/")  # read only, but the last-seen time is due for a refresh
     assert data(response) == {"user": "mallory"} and set_cookies(response)
     assert set_cookies(c.get("/")) == []  # just refreshed: reads send nothing
@@ -415,7 +443,7 @@ def test_idle_timeout_ends_a_quiet_session_and_activity_refreshes_it():
 
 def test_cookie_max_age_is_the_remaining_absolute_lifetime():
     c, mw = client(max_age=7200)
-    c.set_cookie("session", signed(mw, record(created=time.time() - 3600)))
+    c.set_cookie("session", signed(record(created=time.time() - 3600)))
     cookie = set_cookies(c.get("/set?a=1"))[0]
     assert 3590 <= int(attributes(cookie)["max-age"]) <= 3600
 
@@ -556,7 +584,7 @@ paste.app_factory = test_sessions:paste_app
     app = loadapp(f"config:{ini}")
     assert isinstance(app, SessionMiddleware)
     assert (app.max_age, app.idle_timeout, app.samesite) == (7200, 900, "Strict")
-    assert isinstance(app.store, SQLiteStore) and len(app._signer._signers) == 2
+    assert isinstance(app.store, SQLiteStore) and app.backend.codec.key_count == 2
     c = Client(app)
     c.get("/set?user=alice")
     assert data(c.get("/")) == {"user": "alice"}
@@ -578,3 +606,67 @@ paste.app_factory = test_sessions:paste_app
 """)
     with pytest.raises(ValueError, match="secure"):
         loadapp(f"config:{ini}")
+
+
+# -- structure and security ---------------------------------------------------------------------
+
+def test_no_sessions_module_imports_a_private_name_of_another():
+    """Each module of the package talks to the others through public names only."""
+    import ast
+    import pathlib
+
+    import middleware.sessions as package
+
+    crossings = []
+    for path in pathlib.Path(package.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.level or (node.module or "")
+                                                     .startswith("middleware")):
+                crossings += [f"{path.name}: {node.module}.{alias.name}" for alias in node.names
+                              if alias.name.startswith("_") and alias.name != "__future__"]
+            elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) \
+                    and node.value.id in {"base", "backend", "session", "signing", "cookie",
+                                          "server", "memory", "sqlite", "redis"} \
+                    and node.attr.startswith("_"):
+                crossings.append(f"{path.name}: {node.value.id}.{node.attr}")
+    assert crossings == []
+
+
+def test_request_data_in_session_log_lines_cannot_forge_a_line(caplog):
+    c, _ = client()
+    c.set_cookie("session", "tampered-value")
+    with caplog.at_level(logging.INFO, "middleware.sessions"):
+        c.get("/x%0aFORGED%20session%20line%0d", headers={"X-Forwarded-For": "1.2.3.4"})
+    (line,) = [r.getMessage() for r in caplog.records]
+    assert "session cookie ignored" in line
+    assert "\n" not in line and "\r" not in line and "/x\\x0aFORGED" in line
+
+
+def test_oversize_log_line_escapes_request_data(caplog):
+    def app(environ, start_response):  # a key named by the client, as careless apps do
+        get_session(environ)[environ["QUERY_STRING"]] = secrets.token_urlsafe(400)
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b""]
+    c = Client(SessionMiddleware(app, KEY, store=CookieStore(max_size=300)))
+    with caplog.at_level(logging.ERROR, "middleware.sessions"):
+        c.get("/set%0aFORGED?key%0d%0aFORGED")
+    (line,) = [r.getMessage() for r in caplog.records]
+    assert "session not saved" in line and "\n" not in line
+
+
+def test_repr_of_a_redis_store_hides_its_password():
+    store = RedisStore("redis://:hunter2@127.0.0.1:1/0")
+    assert "hunter2" not in repr(store) and "***" in repr(store)
+    assert "hunter2" not in repr(SessionMiddleware(session_app, KEY, store=store))
+
+
+def test_a_store_missing_protocol_methods_is_refused_at_construction_naming_them():
+    class HalfStore:
+        def load(self, session_id):
+            return None
+
+        def save(self, session_id, changes, ttl, *, new):
+            return 0
+
+    with pytest.raises(TypeError, match=r"SessionStore: missing delete\(\), ping\(\)"):
+        SessionMiddleware(session_app, KEY, store=HalfStore())

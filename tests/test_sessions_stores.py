@@ -19,6 +19,7 @@ from werkzeug.test import Client
 
 from harness import make_environ, serve
 from middleware.sessions import (
+    Changes,
     MemoryStore,
     RedisStore,
     SessionMiddleware,
@@ -26,6 +27,8 @@ from middleware.sessions import (
     StoreUnavailable,
     get_session,
 )
+from middleware.sessions.middleware import ID_SALT
+from middleware.sessions.signing import Codec
 from redis_server import redis_server, redis_url, start_redis  # noqa: F401
 from servers import PYTHON, free_port, run_server, serve_in_thread
 
@@ -70,33 +73,62 @@ def store(request, tmp_path):
     return RedisStore(request.getfixturevalue("redis_url"), prefix="test:")
 
 
+def changes(set_=None, deleted=(), created=1000.0, last_seen=None):
+    return Changes(set_ or {}, deleted, created, last_seen or time.time())
+
+
 def test_store_saves_loads_and_deletes(store):
-    assert store.load("x" * 43) is None
-    assert store.save("x" * 43, '{"d": 1}', 60, new=True) is True
-    assert store.load("x" * 43) == '{"d": 1}'
-    assert store.save("x" * 43, '{"d": 2}', 60, new=False) is True
-    assert store.load("x" * 43) == '{"d": 2}'
-    store.delete("x" * 43)
-    store.delete("x" * 43)  # unknown ids are fine
-    assert store.load("x" * 43) is None
+    sid = "x" * 43
+    assert store.load(sid) is None
+    assert store.save(sid, changes({"a": "1", "b": '"two"'}), 60, new=True) > 0
+    loaded = store.load(sid)
+    assert dict(loaded.values) == {"a": "1", "b": '"two"'} and loaded.created == 1000.0
+    store.delete(sid)
+    store.delete(sid)  # unknown ids are fine
+    assert store.load(sid) is None
+    store.ping()
+
+
+def test_store_merges_changes_into_the_record(store):
+    sid = "m" * 43
+    store.save(sid, changes({"a": "1", "b": "2", "c": "3"}), 60, new=True)
+    # two requests' changes, each naming only its own keys: both survive
+    assert store.save(sid, changes({"a": "10"}, deleted=["c"], last_seen=5000.0), 60,
+                      new=False) > 0
+    assert store.save(sid, changes({"d": "4"}, last_seen=6000.0), 60, new=False) > 0
+    loaded = store.load(sid)
+    assert dict(loaded.values) == {"a": "10", "b": "2", "d": "4"}
+    assert (loaded.created, loaded.last_seen) == (1000.0, 6000.0)
+    # a merge that removes the last keys deletes the record
+    assert store.save(sid, changes(deleted=["a", "b", "d"]), 60, new=False) == 0
+    assert store.load(sid) is None
 
 
 def test_store_does_not_resurrect_a_deleted_session(store):
-    store.save("y" * 43, "{}", 60, new=True)
+    store.save("y" * 43, changes({"a": "1"}), 60, new=True)
     store.delete("y" * 43)  # a concurrent logout
-    assert store.save("y" * 43, '{"late": 1}', 60, new=False) is False
+    assert store.save("y" * 43, changes({"late": "1"}), 60, new=False) is None
     assert store.load("y" * 43) is None
+
+
+def test_new_save_replaces_whatever_was_under_the_id(store):
+    store.save("w" * 43, changes({"a": "1"}), 60, new=True)
+    store.save("w" * 43, changes({"b": "2"}), 60, new=True)
+    assert dict(store.load("w" * 43).values) == {"b": "2"}
 
 
 def test_sqlite_store_purges_expired_rows(tmp_path):
     store = SQLiteStore(tmp_path / "s.db")
-    store.save("live", "{}", 60, new=True)
+    store.save("live", changes({"a": "1"}), 60, new=True)
+    store.save("dead", changes({"a": "1"}), 60, new=True)
     with sqlite3.connect(tmp_path / "s.db") as conn:
-        conn.execute("INSERT INTO sessions VALUES ('dead', '{}', ?)", (time.time() - 1,))
+        conn.execute("UPDATE session_records SET expires = ? WHERE id = 'dead'",
+                     (time.time() - 1,))
     assert store.load("dead") is None  # expired rows are never served, swept or not
+    assert store.save("dead", changes({"b": "2"}), 60, new=False) is None
     assert store.purge() == 1
     with sqlite3.connect(tmp_path / "s.db") as conn:
-        assert [r[0] for r in conn.execute("SELECT id FROM sessions")] == ["live"]
+        assert [r[0] for r in conn.execute("SELECT id FROM session_records")] == ["live"]
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
@@ -107,7 +139,7 @@ def test_redis_store_keys_have_the_prefix_and_a_ttl(redis_server, redis_url):  #
     client = redis_server.admin
     (key,) = client.keys("*")
     assert key.startswith(b"app1:") and 590 <= client.ttl(key) <= 600
-    assert json.loads(client.get(key))["d"] == {"n": 1}
+    assert json.loads(client.get(key))["d"] == {"n": "1"}
 
 
 def test_redis_store_over_a_unix_socket(redis_server):  # noqa: F811
@@ -222,7 +254,7 @@ def test_store_down_gives_a_503_page_and_a_log_line(kind, path, tmp_path, caplog
     mw = SessionMiddleware(store_app, KEY, store=store)
     c = Client(mw)
     if path == "/":  # an existing session: the load fails
-        c.set_cookie("session", mw._signer.dumps("z" * 43))
+        c.set_cookie("session", Codec([KEY], ID_SALT).sign("z" * 43))
     with caplog.at_level(logging.ERROR, "middleware.sessions"):
         response = c.get(path)
     assert response.status_code == 503
@@ -251,6 +283,12 @@ def test_store_error_raised_from_the_store_names_the_operation(tmp_path):
     assert isinstance(info.value.__cause__, sqlite3.Error) and info.value.operation == "load"
 
 
+@pytest.mark.parametrize("kind", ["redis_refused", "sqlite_unopenable"])
+def test_ping_of_a_store_that_is_down_raises_store_unavailable(kind, tmp_path):
+    with pytest.raises(StoreUnavailable, match="ping"):
+        down_stores(tmp_path)[kind].ping()
+
+
 def test_store_failing_after_start_response_restarts_the_response_as_503(tmp_path):
     """The app already called start_response: the 503 replaces it through exc_info."""
     def app(environ, start_response):
@@ -259,7 +297,7 @@ def test_store_failing_after_start_response_restarts_the_response_as_503(tmp_pat
 
     store = down_stores(tmp_path)["sqlite_unopenable"]
     mw = SessionMiddleware(validator(app), KEY, store=store)
-    environ = make_environ(HTTP_COOKIE="session=" + mw._signer.dumps("z" * 43))
+    environ = make_environ(HTTP_COOKIE="session=" + Codec([KEY], ID_SALT).sign("z" * 43))
     result = serve(validator(mw), environ)
     assert result.error is None and result.status.startswith("503")
     assert b"temporarily unavailable" in result.body
@@ -284,20 +322,19 @@ def test_rolling_idle_timeout_refreshes_the_redis_ttl_on_a_read(redis_server, re
     c.get("/incr")
     client = redis_server.admin
     (key,) = client.keys("*")
-    sid = key.decode().split(":", 1)[1]
-    stale = {"v": 1, "i": sid, "c": time.time() - 400, "t": time.time() - 400, "d": {"n": 1}}
+    stale = {"c": str(time.time() - 400), "t": str(time.time() - 400), "d": {"n": "1"}}
     client.set(key, json.dumps(stale), ex=200)  # as if last seen 400 s ago
     response = c.get("/")  # a read: due for a refresh (more than a tenth of 600 s)
     assert response.json["data"] == {"n": 1} and "Set-Cookie" not in response.headers
-    assert client.ttl(key) > 590 and json.loads(client.get(key))["t"] > time.time() - 5
+    assert client.ttl(key) > 590 and float(json.loads(client.get(key))["t"]) > time.time() - 5
 
 
 def test_memory_store_stays_within_max_entries():
     store = MemoryStore(max_entries=10)
     for i in range(25):
-        store.save(f"{i:043d}", "{}", 60 + i, new=True)
+        store.save(f"{i:043d}", changes({"a": "1"}), 60 + i, new=True)
     assert len(store) <= 10
-    assert store.load(f"{24:043d}") == "{}"  # the newest (latest expiry) survive
+    assert store.load(f"{24:043d}") is not None  # the newest (latest expiry) survive
 
 
 def test_sqlite_store_in_a_missing_folder_fails_at_construction(tmp_path):

@@ -6,6 +6,7 @@ on the server.
 JSON-serialisable values. It is lazy: a request that never touches it reads no cookie, calls
 no store and sets no cookie. It is saved when the application calls ``start_response``, only
 if it changed (or a rolling ``idle_timeout`` needs its expiry refreshed), never after a 5xx.
+A store's ``ping()`` says whether it can be reached (for health checks).
 
 Usage::
 
@@ -43,10 +44,20 @@ Expiry: ``max_age`` is the absolute lifetime from creation (or the last ``regene
 ``idle_timeout`` the rolling one; both are checked on the server at every load from times
 kept inside the signed record; the cookie's ``Max-Age`` is only a hint to the browser.
 
-Concurrency: each request saves the whole session it saw, so when two overlapping requests
-change one session, the last to respond wins (per request, never a torn mix), and a session
-that one of them ended stays ended. Keep values that must not lose updates (counters, carts
-edited from several tabs) in your database.
+Saving: each value is compared with what was loaded, so only what the request changed is
+saved, a value changed in place (``session["cart"].append(x)``) included.
+
+Concurrency: the server-side stores merge each request's changes into the stored session
+atomically (SQLite in one transaction, Redis in one script, memory under a lock): two
+overlapping requests that change different keys both persist, for one key the last write
+wins, and a session that one of them ended stays ended. The cookie store cannot merge (the
+browser keeps the last cookie it gets): use a server-side store when requests of one session
+change it in parallel.
+
+Structure (Flask's ``sessions.py`` pattern): :class:`Session` is the application's
+dictionary over a :class:`SessionState`; a :class:`SessionBackend` turns a cookie value into
+a state and a state into a cookie value (:class:`CookieBackend`, or :class:`StoreBackend`
+over any :class:`SessionStore`); :class:`SessionMiddleware` does the per-request work.
 
 When NOT to use it: for API clients that authenticate every request with a token (no cookie
 jar, nothing to remember), or to keep large or secret data in the default cookie store.
@@ -64,23 +75,32 @@ Options (see :class:`SessionMiddleware`): ``secret_key``, ``store``, ``cookie_na
 
 from __future__ import annotations
 
-from middleware.sessions.base import SessionStore, StoreUnavailable
-from middleware.sessions.cookie import CookieStore
+from middleware.sessions.backend import BadSession, SessionBackend
+from middleware.sessions.base import Changes, Record, SessionStore, StoreUnavailable
+from middleware.sessions.cookie import CookieBackend, CookieStore
 from middleware.sessions.memory import MemoryStore
 from middleware.sessions.middleware import SessionMiddleware, filter_factory, make_store
 from middleware.sessions.redis import RedisStore
-from middleware.sessions.session import ENVIRON_KEY, Session, get_session
+from middleware.sessions.server import StoreBackend
+from middleware.sessions.session import ENVIRON_KEY, Session, SessionState, get_session
 from middleware.sessions.sqlite import SQLiteStore
 
 __all__ = [
     "ENVIRON_KEY",
+    "BadSession",
+    "Changes",
+    "CookieBackend",
     "CookieStore",
     "MemoryStore",
+    "Record",
     "RedisStore",
     "SQLiteStore",
     "Session",
+    "SessionBackend",
     "SessionMiddleware",
+    "SessionState",
     "SessionStore",
+    "StoreBackend",
     "StoreUnavailable",
     "filter_factory",
     "get_session",

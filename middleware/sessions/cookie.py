@@ -1,9 +1,10 @@
 """The default store: the whole session in a signed cookie, nothing on the server.
 
-The session record (data, id, creation and last-seen times) is serialised to JSON, compressed
-with zlib when that makes it shorter, and signed with itsdangerous (HMAC-SHA256, timestamped,
-every key of ``secret_key`` accepted, the newest used to sign). Signed is not encrypted: the
-user can read (but not change) what is in the session, so keep secrets out of it.
+The session (its id, creation and last-seen times, and data) is serialised to compact JSON,
+compressed with zlib when that pays (256 bytes and more, and only when shorter), and signed
+with HMAC-SHA256 by every request that changes it (see :mod:`middleware.sessions.signing`).
+Signed is not encrypted: the user can read (but not change) what is in the session, so keep
+secrets out of it.
 
 When NOT to use it:
 
@@ -12,8 +13,11 @@ When NOT to use it:
   user stays signed in). Use a server-side store for large data.
 * When you need to end a session on the server (revoke a stolen cookie, "log out everywhere"):
   a cookie stays valid until it expires. ``invalidate()`` only deletes the browser's copy.
-* Concurrent requests that both change the session: each response carries a whole cookie and
-  the browser keeps the last one it receives (last write wins).
+* Concurrent requests that change the session. The browser holds the whole session and keeps
+  the last cookie it receives, so nothing can merge two requests' changes: the last response
+  wins, whole. The server-side stores (:class:`~middleware.sessions.SQLiteStore`,
+  :class:`~middleware.sessions.RedisStore`, :class:`~middleware.sessions.MemoryStore`) merge
+  each request's changes key by key instead.
 
 Usage::
 
@@ -23,7 +27,21 @@ Usage::
 
 from __future__ import annotations
 
-__all__ = ["CookieStore"]
+import json
+import time
+from typing import Any
+
+from middleware.sessions.backend import DELETE, BadSession, SessionBackend
+from middleware.sessions.base import is_session_id, new_session_id
+from middleware.sessions.session import SessionState
+from middleware.sessions.signing import BadData, Codec
+
+__all__ = ["CookieBackend", "CookieStore"]
+
+#: the record format written in the cookie
+_FORMAT = 1
+#: one encoder, built once (``json.dumps`` with options builds one per call)
+_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
 class CookieStore:
@@ -35,9 +53,6 @@ class CookieStore:
         over 256 bytes); turn off only to read cookies by eye while debugging.
     """
 
-    #: the middleware signs and stores the record in the cookie instead of calling a store
-    client_side = True
-
     def __init__(self, max_size: int = 4093, compress: bool = True) -> None:
         if isinstance(max_size, bool) or not isinstance(max_size, int) or max_size < 200:
             raise ValueError(f"max_size must be an integer of at least 200, got {max_size!r}")
@@ -48,3 +63,72 @@ class CookieStore:
 
     def __repr__(self) -> str:
         return f"CookieStore(max_size={self.max_size}, compress={self.compress})"
+
+
+class CookieBackend(SessionBackend):
+    """The session in the cookie: ``[1,"<id>",<created>,<last_seen>]`` then the data's JSON.
+
+    The data's JSON text is kept as loaded, so saving is one comparison: the cookie is sent
+    again only when that text changed (also by a value changed in place), the session is new
+    or regenerated, it was signed with an old key, or a rolling ``idle_timeout`` is due.
+
+    :param store: the :class:`CookieStore` options.
+    :param codec: signs and verifies the cookie.
+    """
+
+    def __init__(self, store: CookieStore, codec: Codec, max_age: float,
+                 idle_timeout: float | None) -> None:
+        super().__init__(max_age, idle_timeout)
+        self.store = store
+        self.codec = codec
+        self.max_cookie_size = store.max_size
+
+    def open(self, value: str) -> SessionState:
+        try:
+            text, key_index = self.codec.loads(value)
+        except BadData:
+            raise BadSession("a bad cookie signature") from None
+        try:
+            session_id, created, last_seen, data, data_text = _parse(text)
+        except (KeyError, TypeError, ValueError):
+            raise BadSession("a session record of an unknown format") from None
+        self.check_expiry(created, last_seen, time.time())
+        return SessionState(data, session_id if is_session_id(session_id) else None, created,
+                            last_seen, new=False, fresh_id=False, snapshot=data_text,
+                            resign=key_index > 0)
+
+    def save(self, state: SessionState) -> str | None:
+        data = state.data
+        if not data:  # never keep an empty session; drop what the browser has
+            return DELETE if state.had_cookie else None
+        now = time.time()
+        data_text = _dumps(data)
+        if not (state.fresh_id or data_text != state.snapshot or state.resign
+                or self.touch_due(state, now)):
+            return None
+        if state.id is None:
+            state.id = new_session_id()
+        # floats' repr is their JSON; the id is URL-safe base64: no encoder needed
+        return self.codec.dumps(f'[1,"{state.id}",{state.created!r},{now!r}]{data_text}')
+
+
+def _parse(text: str) -> tuple[Any, float, float, dict[str, Any], str | None]:
+    """``(id, created, last_seen, data, data's JSON text)`` from a cookie's text."""
+    if text.startswith("{"):  # the format before 2.0: one object
+        record = json.loads(text)
+        if record["v"] != _FORMAT:
+            raise ValueError(record["v"])
+        session_id, created, last_seen, data = record["i"], record["c"], record["t"], record["d"]
+        data_text = None  # written again in the current format by the next response
+    else:
+        # the header is written by save() alone (and signed): split it, no JSON decoder
+        cut = text.index("]") + 1
+        version, quoted_id, created, last_seen = text[1:cut - 1].split(",")
+        if version != "1" or quoted_id[:1] != '"' or quoted_id[-1:] != '"':
+            raise ValueError(version)
+        session_id = quoted_id[1:-1]
+        data_text = text[cut:]
+        data = json.loads(data_text)
+    if not isinstance(data, dict):
+        raise TypeError(type(data))
+    return session_id, float(created), float(last_seen), data, data_text

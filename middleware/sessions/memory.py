@@ -5,6 +5,9 @@ Every worker process has its own dictionary, so do NOT use it behind a multi-pro
 Sessions also vanish on restart. Use :class:`~middleware.sessions.SQLiteStore` for several
 processes on one host and :class:`~middleware.sessions.RedisStore` for several hosts.
 
+Saves merge a request's changes into the stored record under a lock; a record is never
+changed in place but replaced, so a load needs no lock.
+
 Usage::
 
     SessionMiddleware(app, secret_key=KEY, store=MemoryStore())   # or store="memory"
@@ -14,6 +17,8 @@ from __future__ import annotations
 
 import threading
 import time
+
+from middleware.sessions.base import Changes, Record
 
 __all__ = ["MemoryStore"]
 
@@ -29,7 +34,7 @@ class MemoryStore:
         if isinstance(max_entries, bool) or not isinstance(max_entries, int) or max_entries < 1:
             raise ValueError(f"max_entries must be a positive integer, got {max_entries!r}")
         self.max_entries = max_entries
-        self._data: dict[str, tuple[float, str]] = {}
+        self._data: dict[str, tuple[float, Record]] = {}
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -38,25 +43,40 @@ class MemoryStore:
     def __len__(self) -> int:
         return len(self._data)
 
-    def load(self, session_id: str) -> str | None:
+    def load(self, session_id: str) -> Record | None:
         entry = self._data.get(session_id)
         if entry is None or entry[0] <= time.time():
             return None
         return entry[1]
 
-    def save(self, session_id: str, data: str, ttl: int, *, new: bool) -> bool:
+    def save(self, session_id: str, changes: Changes, ttl: int, *, new: bool) -> int | None:
         now = time.time()
         with self._lock:
-            if not new and session_id not in self._data:
-                return False
-            if new and len(self._data) >= self.max_entries:
-                self._make_room(now)
-            self._data[session_id] = (now + ttl, data)
-        return True
+            if new:
+                if len(self._data) >= self.max_entries:
+                    self._make_room(now)
+                values = dict(changes.set)
+                created = changes.created
+            else:
+                entry = self._data.get(session_id)
+                if entry is None or entry[0] <= now:
+                    return None
+                values = {**entry[1].values, **changes.set}
+                for key in changes.deleted:
+                    values.pop(key, None)
+                created = entry[1].created
+            if not values:
+                self._data.pop(session_id, None)
+                return 0
+            self._data[session_id] = (now + ttl, Record(values, created, changes.last_seen))
+            return len(values)
 
     def delete(self, session_id: str) -> None:
         with self._lock:
             self._data.pop(session_id, None)
+
+    def ping(self) -> None:
+        """Always reachable (it is in this process)."""
 
     def _make_room(self, now: float) -> None:
         """Drop expired entries; if still full, the tenth closest to expiry (lock held)."""

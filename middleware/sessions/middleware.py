@@ -1,39 +1,48 @@
-"""``SessionMiddleware``: options, loading a session from its cookie, saving it on response.
+"""``SessionMiddleware``: options, and the per-request work: load on first use, save on response.
 
-See :mod:`middleware.sessions` for the user guide.
+See :mod:`middleware.sessions` for the user guide. One request reads top to bottom here: a
+:class:`_Request` gives the application a lazy :class:`~middleware.sessions.Session`; when
+the application touches it, :meth:`_Request.load` reads the cookie and asks the backend; when
+the response starts, :meth:`_Request.respond` asks the backend to save and adds ``Vary`` and
+``Set-Cookie`` (or turns the response into a 503 when the store is down).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import time
 from typing import TYPE_CHECKING, Any
 
-from itsdangerous import SignatureExpired
-from werkzeug.http import dump_cookie
+from werkzeug.http import dump_cookie, http_date
 
 from middleware.config import as_bool, as_optional, as_seconds, as_str, filter_app_factory
 from middleware.cookies import request_cookies
 from middleware.headers import add_vary
-from middleware.sessions.base import StoreUnavailable, is_session_id
-from middleware.sessions.cookie import CookieStore
+from middleware.logsafe import for_log
+from middleware.scrubbing import mask_url
+from middleware.sessions.backend import BadSession, SessionBackend
+from middleware.sessions.base import StoreUnavailable, check_store
+from middleware.sessions.cookie import CookieBackend, CookieStore
 from middleware.sessions.memory import MemoryStore
-from middleware.sessions.session import ENVIRON_KEY, Session
-from middleware.sessions.signing import BadData, Codec
+from middleware.sessions.server import SessionEnded, StoreBackend
+from middleware.sessions.session import ENVIRON_KEY, Session, SessionState
+from middleware.sessions.signing import Codec
 from middleware.sessions.sqlite import SQLiteStore
-from middleware.wsgi import close_once, hook_start_response, simple_response, status_code
+from middleware.wsgi import close_once, rewrite_start_response, simple_response, status_code
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
-    from werkzeug.datastructures import Headers
 
-__all__ = ["SessionMiddleware", "filter_factory", "make_store"]
+__all__ = ["COOKIE_SALT", "ID_SALT", "SessionMiddleware", "filter_factory", "make_store"]
 
 logger = logging.getLogger("middleware.sessions")
+
+#: the salts the keys are derived with, for the cookie store and for signed session ids
+COOKIE_SALT = "middleware.sessions.cookie"
+ID_SALT = "middleware.sessions.id"
 
 _TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 _SAMESITE = {"lax": "Lax", "strict": "Strict", "none": "None"}
@@ -41,7 +50,6 @@ _SAMESITE = {"lax": "Lax", "strict": "Strict", "none": "None"}
 _MAX_SECONDS = 100 * 365 * 86400
 #: a cookie value longer than this is refused before any decoding (no browser sends one)
 _MAX_VALUE = 8192
-_FORMAT = 1
 _PAGE_503 = (b"<!doctype html>\n<html lang=en><meta charset=utf-8>"
              b"<title>503 Service Unavailable</title>\n<h1>Service Unavailable</h1>\n"
              b"<p>Sessions are temporarily unavailable. Please try again in a moment.</p>\n")
@@ -54,14 +62,11 @@ def make_store(store: Any) -> Any:
     """A store object from ``store=``: a store instance, or a URL string.
 
     ``"cookie"``, ``"memory"``, ``"sqlite:///relative.db"``, ``"sqlite:////abs/path.db"``,
-    ``"redis://host:port/db"`` (also ``rediss://`` and ``unix://``).
+    ``"redis://host:port/db"`` (also ``rediss://`` and ``unix://``). A store object must
+    implement :class:`~middleware.sessions.SessionStore` (a ``TypeError`` names what it lacks).
     """
     if not isinstance(store, str):
-        if getattr(store, "client_side", False) or all(
-                callable(getattr(store, name, None)) for name in ("load", "save", "delete")):
-            return store
-        raise TypeError(f"store must be a URL string or a store with load/save/delete, "
-                        f"got {store!r}")
+        return store if isinstance(store, CookieStore) else check_store(store)
     spec = store.strip()
     if spec == "cookie":
         return CookieStore()
@@ -76,7 +81,7 @@ def make_store(store: Any) -> Any:
         from middleware.sessions.redis import RedisStore
 
         return RedisStore(spec)
-    raise ValueError(f"store: unknown store {store!r} (use 'cookie', 'memory', "
+    raise ValueError(f"store: unknown store {mask_url(store)!r} (use 'cookie', 'memory', "
                      f"'sqlite:///path.db', 'redis://host:port/db' or a store object)")
 
 
@@ -101,6 +106,12 @@ def _keys(secret_key: Any) -> list[str | bytes]:
     return list(keys)
 
 
+def _where(environ: WSGIEnvironment) -> tuple[str, str, str]:
+    """Method, path and client of the request, escaped for a log line."""
+    return (for_log(environ.get("REQUEST_METHOD")), for_log(environ.get("PATH_INFO")),
+            for_log(environ.get("REMOTE_ADDR")))
+
+
 class SessionMiddleware:
     """Give every request a lazy :class:`~middleware.sessions.Session`.
 
@@ -121,6 +132,10 @@ class SessionMiddleware:
     :param httponly: hide the cookie from JavaScript.
     :param samesite: ``"Lax"``, ``"Strict"``, ``"None"`` (needs ``secure``) or ``None``.
     :param partitioned: add the ``Partitioned`` attribute (CHIPS, for third-party iframes).
+
+    Usage::
+
+        app = SessionMiddleware(app, secret_key=[NEW_KEY, OLD_KEY], store="redis://cache/0")
     """
 
     def __init__(self, app: WSGIApplication, secret_key: str | bytes | list[str | bytes],
@@ -166,10 +181,19 @@ class SessionMiddleware:
         self.httponly = httponly
         self.samesite = samesite
         self.partitioned = partitioned
-        self._client_side = bool(getattr(self.store, "client_side", False))
-        self._reissue = min(idle_timeout / 10, 60) if idle_timeout else None
-        salt = "middleware.sessions." + ("cookie" if self._client_side else "id")
-        self._signer = Codec(keys, salt, compress=getattr(self.store, "compress", True))
+        self.backend: SessionBackend
+        if isinstance(self.store, CookieStore):
+            self.backend = CookieBackend(
+                self.store, Codec(keys, COOKIE_SALT, compress=self.store.compress),
+                max_age, idle_timeout)
+        else:
+            self.backend = StoreBackend(self.store, Codec(keys, ID_SALT), max_age, idle_timeout)
+        # Set-Cookie attributes that are the same on every response, formatted once by
+        # werkzeug: "; Domain=...; Secure; HttpOnly; Path=/; SameSite=Lax", per Secure flag
+        self._attributes = {flag: self._format_attributes(flag) for flag in (False, True)}
+        self._cookie_pattern = re.compile(
+            r"(?:^|;)\s*" + re.escape(cookie_name) + r"=([A-Za-z0-9_.\-]*)\s*(?:;|$)")
+        self._expires = (0, "")
 
     def __repr__(self) -> str:
         return (f"SessionMiddleware(store={self.store!r}, cookie_name={self.cookie_name!r}, "
@@ -177,171 +201,164 @@ class SessionMiddleware:
 
     def __call__(self, environ: WSGIEnvironment,
                  start_response: StartResponse) -> Iterable[bytes]:
-        session = Session(self, environ)
-        environ[ENVIRON_KEY] = session
+        request = _Request(self, environ)
+        environ[ENVIRON_KEY] = request.session
         try:
-            app_iter = self.app(environ, hook_start_response(
-                start_response, session._on_start_response, session._needs_hook))
+            app_iter = self.app(environ, rewrite_start_response(start_response, request.respond))
         except StoreUnavailable as exc:
-            return self._unavailable(session, start_response, exc)
-        if session.store_error is None:
-            session._returned = True
+            return request.unavailable(start_response, exc)
+        if request.error is None:
+            request.returned = True
             return app_iter
         # a framework turned the store error into its own 500 page: answer 503 instead
         close_once(app_iter)()
-        return self._unavailable(session, start_response, session.store_error)
+        return request.unavailable(start_response, request.error)
 
-    # -- loading ---------------------------------------------------------------------------
+    # -- the cookie ------------------------------------------------------------------------
 
-    def _open(self, session: Session) -> None:
-        """Fill ``session`` from the request's cookie, if it holds a valid, live session."""
-        environ = session._environ
-        header = environ.get("HTTP_COOKIE", "")
-        if self.cookie_name not in header:
-            return
-        value = request_cookies(environ).get(self.cookie_name)
-        if not value:
-            return
-        session.had_cookie = True
-        if len(value) > _MAX_VALUE:
-            return self._reject(environ, "an oversized cookie")
-        payload = self._unsign(session, value)
-        if payload is None:
+    def cookie_value(self, environ: WSGIEnvironment) -> str | None:
+        """The request's session cookie value, ``None`` when it has none."""
+        header = environ.get("HTTP_COOKIE")
+        if not header or self.cookie_name not in header:
             return None
-        if self._client_side:
-            record = payload
-        else:
-            if not is_session_id(payload):
-                return self._reject(environ, "a malformed session id")
-            text = self.store.load(payload)
-            if text is None:
-                return self._reject(environ, "an unknown or expired session id", logging.INFO)
-            try:
-                record = json.loads(text)
-            except ValueError:
-                return self._reject(environ, "a store record that is not JSON")
-            if not isinstance(record, dict) or record.get("i") != payload:
-                return self._reject(environ, "a store record for another id")
-        try:
-            session_id, data = record["i"], record["d"]
-            created, last_seen = float(record["c"]), float(record["t"])
-            if record["v"] != _FORMAT or not isinstance(data, dict):
-                raise ValueError(record["v"])
-        except (KeyError, TypeError, ValueError):
-            return self._reject(environ, "a session record of an unknown format")
-        now = time.time()
-        if now - created > self.max_age or (
-                self.idle_timeout is not None and now - last_seen > self.idle_timeout):
-            return self._reject(environ, "an expired session", logging.INFO)
-        session._restore(session_id if is_session_id(session_id) else None, data, created,
-                         last_seen)
+        # our values are plain tokens: a regex finds them; anything else goes to werkzeug
+        match = self._cookie_pattern.search(header)
+        value = match.group(1) if match else request_cookies(environ).get(self.cookie_name)
+        return value or None
 
-    def _unsign(self, session: Session, value: str) -> Any:
-        """The signed payload, or ``None`` (logged); flags sessions signed with an old key."""
-        try:
-            payload, key_index = self._signer.loads(value, max_age=self.max_age)
-        except BadData as exc:
-            reason = ("an expired cookie" if isinstance(exc, SignatureExpired)
-                      else "a bad cookie signature")
-            return self._reject(session._environ, reason)
-        session.resign = key_index > 0
-        return payload
-
-    @staticmethod
-    def _reject(environ: WSGIEnvironment, reason: str, level: int = logging.WARNING) -> None:
-        logger.log(level, "session cookie ignored, %s: fresh session for %s %s from %s", reason,
-                   environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"),
-                   environ.get("REMOTE_ADDR"))
-
-    # -- saving ----------------------------------------------------------------------------
-
-    def _finish(self, session: Session, status: str, headers: Headers) -> str:
-        """Add ``Vary: Cookie`` and the session cookie (called from ``start_response``)."""
-        if session.store_error is None:
-            add_vary(headers, "Cookie")
-            if session._data is None or status_code(status) >= 500:
-                return status  # never save what a failed request did
-            try:
-                cookie = self._save(session)
-            except StoreUnavailable as exc:
-                session.store_error = exc
-                self._log_store_error(exc, session._environ)
-            else:
-                if cookie:
-                    headers.add("Set-Cookie", cookie)
-                return status
-        if session._returned:
-            # the body is already with the server: it cannot become the 503 page any more
-            raise session.store_error
-        session._replaced = True
-        headers.clear()
-        headers.extend(_HEADERS_503)
-        return "503 Service Unavailable"
-
-    def _save(self, session: Session) -> str | None:
-        """Save the session if it needs it; return the ``Set-Cookie`` value to send, if any."""
-        store, data, environ = self.store, session._data, session._environ
-        if not self._client_side:
-            for old_id in session._old_ids:
-                store.delete(old_id)
-        if not data:  # never keep an empty session; drop what the browser has
-            if not self._client_side and not session.new and session._id is not None:
-                store.delete(session._id)
-            return self._cookie(environ, "", 0) if session.had_cookie else None
-        now = time.time()
-        touch = self._reissue is not None and now - session.last_seen >= self._reissue
-        if not (session.modified or session.resign or touch):
-            return None
-        session_id = session.id
-        remaining = max(1, int(session.created + self.max_age - now))
-        record = {"v": _FORMAT, "i": session_id, "c": session.created, "t": now, "d": data}
-        if self._client_side:
-            cookie = self._cookie(environ, self._signer.dumps(record), remaining)
-            if len(cookie) > store.max_size:
-                logger.error("session not saved: its cookie would be %d bytes, over the %d a "
-                             "browser keeps (%s %s); keys: %s. Use a server-side store.",
-                             len(cookie), store.max_size, environ.get("REQUEST_METHOD"),
-                             environ.get("PATH_INFO"), ", ".join(sorted(data)))
-                environ["middleware.session.oversize"] = len(cookie)
-                return None
-            return cookie
-        ttl = remaining if self.idle_timeout is None else min(remaining, self.idle_timeout)
-        insert = session.new or bool(session._old_ids)
-        text = json.dumps(record, separators=(",", ":"))
-        if not store.save(session_id, text, max(1, int(ttl)), new=insert):
-            logger.info("session change dropped: a concurrent request ended the session "
-                        "(%s %s)", environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"))
-            return None
-        if insert or session.resign:
-            return self._cookie(environ, self._signer.dumps(session_id), remaining)
-        return None
-
-    def _cookie(self, environ: WSGIEnvironment, value: str, max_age: int) -> str:
+    def set_cookie(self, environ: WSGIEnvironment, value: str, max_age: int) -> str:
+        """The ``Set-Cookie`` value for ``value`` (``""``: delete the cookie)."""
         secure = (environ.get("wsgi.url_scheme") == "https" if self.secure == "auto"
                   else self.secure)
-        return dump_cookie(self.cookie_name, value, max_age=max_age,
-                           expires=0 if max_age == 0 else None, path=self.path,
-                           domain=self.domain, secure=secure, httponly=self.httponly,
-                           samesite=self.samesite, partitioned=self.partitioned, max_size=0)
+        if not value:
+            return (f"{self.cookie_name}=; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0"
+                    f"{self._attributes[secure]}")
+        expires_at = int(time.time()) + max_age
+        cached = self._expires
+        if cached[0] != expires_at:  # one date per second, not one per response
+            cached = self._expires = (expires_at, http_date(expires_at))
+        return (f"{self.cookie_name}={value}; Expires={cached[1]}; Max-Age={max_age}"
+                f"{self._attributes[secure]}")
 
-    # -- store failures --------------------------------------------------------------------
+    def _format_attributes(self, secure: bool) -> str:
+        line = dump_cookie(self.cookie_name, "", path=self.path, domain=self.domain,
+                           secure=secure, httponly=self.httponly, samesite=self.samesite,
+                           partitioned=self.partitioned, max_size=0)
+        return line[len(self.cookie_name) + 1:]
 
-    @staticmethod
-    def _log_store_error(exc: StoreUnavailable, environ: WSGIEnvironment) -> None:
-        logger.error("session store unavailable, answering 503 to %s %s: %s",
-                     environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"), exc)
 
-    def _unavailable(self, session: Session, start_response: StartResponse,
-                     exc: StoreUnavailable) -> list[bytes]:
-        """The 503 page, started now unless the hook already turned the headers into it."""
-        if session.store_error is None:
-            session.store_error = exc
-            self._log_store_error(exc, session._environ)
-        if session._replaced:
+class _Request:
+    """One request's session work: load on first use, save when the response starts."""
+
+    __slots__ = ("middleware", "environ", "session", "error", "started", "returned",
+                 "replaced")
+
+    def __init__(self, middleware: SessionMiddleware, environ: WSGIEnvironment) -> None:
+        self.middleware = middleware
+        self.environ = environ
+        self.session = Session(self.load)
+        #: the store failure that turns this response into a 503
+        self.error: StoreUnavailable | None = None
+        self.started = self.returned = self.replaced = False
+
+    def load(self) -> SessionState:
+        """The session the cookie names, or a fresh one (a bad cookie is logged)."""
+        value = self.middleware.cookie_value(self.environ)
+        if value is None:
+            return SessionState()
+        try:
+            if len(value) > _MAX_VALUE:
+                raise BadSession("an oversized cookie")
+            state = self.middleware.backend.open(value)
+        except BadSession as exc:
+            logger.log(exc.level, "session cookie ignored, %s: fresh session for %s %s from %s",
+                       exc.reason, *_where(self.environ))
+            state = SessionState()
+        except StoreUnavailable as exc:
+            self.fail(exc)
+            raise
+        state.had_cookie = True
+        return state
+
+    def respond(self, status: str, headers: list[tuple[str, str]]
+                ) -> tuple[str, list[tuple[str, str]]]:
+        """At ``start_response``: save, add ``Vary`` and the cookie, or become the 503."""
+        if self.started:  # a second start_response (with exc_info): already done
+            return status, headers
+        self.started = True
+        session = self.session
+        session.freeze()
+        if not session.accessed and self.error is None:
+            return status, headers  # untouched: nothing to add, nothing to save
+        if self.error is None:
+            headers = _with_vary_cookie(headers)
+            state = session.state
+            if state is None or status_code(status) >= 500:
+                return status, headers  # never save what a failed request did
+            try:
+                cookie = self.save(state)
+            except StoreUnavailable as exc:
+                self.fail(exc)
+            else:
+                if cookie:
+                    headers.append(("Set-Cookie", cookie))
+                return status, headers
+        if self.returned:
+            # the body is already with the server: it cannot become the 503 page any more
+            raise self.error  # type: ignore[misc]
+        self.replaced = True
+        return "503 Service Unavailable", list(_HEADERS_503)
+
+    def save(self, state: SessionState) -> str | None:
+        """Let the backend save; the ``Set-Cookie`` line to send, if any."""
+        middleware, environ = self.middleware, self.environ
+        try:
+            value = middleware.backend.save(state)
+        except SessionEnded:
+            logger.info("session change dropped: a concurrent request ended the session "
+                        "(%s %s from %s)", *_where(environ))
+            return None
+        if value is None:
+            return None
+        cookie = middleware.set_cookie(environ, value,
+                                       middleware.backend.remaining(state, time.time()))
+        limit = middleware.backend.max_cookie_size
+        if len(cookie) > limit:
+            logger.error("session not saved: its cookie would be %d bytes, over the %d a "
+                         "browser keeps (%s %s from %s); keys: %s. Use a server-side store.",
+                         len(cookie), limit, *_where(environ),
+                         for_log(", ".join(sorted(state.data))))
+            environ["middleware.session.oversize"] = len(cookie)
+            return None
+        return cookie
+
+    def fail(self, exc: StoreUnavailable) -> None:
+        """Remember and log a store failure (once)."""
+        if self.error is None:
+            self.error = exc
+            method, path, _ = _where(self.environ)
+            logger.error("session store unavailable, answering 503 to %s %s: %s", method,
+                         path, exc)
+
+    def unavailable(self, start_response: StartResponse, exc: StoreUnavailable) -> list[bytes]:
+        """The 503 page, started now unless :meth:`respond` already turned the headers into it."""
+        self.fail(exc)
+        if self.replaced:
             return [_PAGE_503]
-        exc_info = (type(exc), exc, exc.__traceback__) if session._started else None
+        exc_info = (type(exc), exc, exc.__traceback__) if self.started else None
         return simple_response(start_response, "503 Service Unavailable", _PAGE_503,
                                "text/html; charset=utf-8", _HEADERS_503[2:], exc_info)
+
+
+def _with_vary_cookie(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """A copy of ``headers`` whose ``Vary`` includes ``Cookie``."""
+    if not any(name.lower() == "vary" for name, _ in headers):
+        return [*headers, ("Vary", "Cookie")]
+    from werkzeug.datastructures import Headers
+
+    merged = Headers(headers)
+    add_vary(merged, "Cookie")
+    return merged.to_wsgi_list()
 
 
 def _cookie_domain_ok(domain: str) -> bool:

@@ -1,41 +1,39 @@
-"""The ``Session`` object an application sees, and :func:`get_session`.
+"""The ``Session`` an application sees, the ``SessionState`` behind it, and :func:`get_session`.
 
 A :class:`Session` is a ``MutableMapping`` of JSON-serialisable values (``str`` keys; values
 that ``json.dumps`` accepts: ``dict``, ``list``, ``str``, ``int``, ``float``, ``bool``,
-``None``). Nothing is read until the application first uses it, so a request that never
-touches its session costs no cookie verification and no store access.
+``None``). Nothing is read until the application first uses it: it is given a ``load``
+callable and calls it once, on first use, so a request that never touches its session costs
+no cookie verification and no store access.
 
-Changes are saved when the application calls ``start_response``. A change made by mutating a
-value in place (``session["cart"].append(item)``) cannot be seen by the session: assign the
-value again (``session["cart"] = cart``) or set ``session.modified = True``. Changing the
-session after ``start_response`` raises :class:`RuntimeError`: the cookie has gone out.
+What was loaded, and what the request did to it, is a :class:`SessionState`: plain data that
+the backend reads when the response starts. The backend compares each value with what was
+loaded, so a value changed in place (``session["cart"].append(item)``) is saved too, without
+``session.modified = True``. Changing the session after ``start_response`` raises
+:class:`RuntimeError`: the cookie has gone out.
 
-Two overlapping requests of one session each save the whole session they saw: the last
-response to be sent wins (per request, never a mix of both), and a session that one of them
-deleted (``invalidate()``, ``regenerate()``) is not brought back by the other.
+Usage::
+
+    session = get_session(environ)
+    session["cart"] = [*session.get("cart", []), item]
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Callable, Iterator, MutableMapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from middleware.sessions.base import StoreUnavailable, new_session_id
+from middleware.sessions.base import new_session_id
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
-    from werkzeug.datastructures import Headers
 
-    from middleware.sessions.middleware import SessionMiddleware
-
-__all__ = ["ENVIRON_KEY", "Session", "get_session"]
+__all__ = ["ENVIRON_KEY", "Session", "SessionState", "get_session"]
 
 #: where :class:`~middleware.sessions.SessionMiddleware` puts the request's session
 ENVIRON_KEY = "middleware.session"
-
-
-_SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
 def _json_safe(value: Any, depth: int = 0) -> bool:
@@ -63,114 +61,137 @@ def get_session(environ: WSGIEnvironment) -> Session:
                           "middleware.sessions.SessionMiddleware") from None
 
 
-class Session(MutableMapping[str, Any]):
-    """One request's session; made by the middleware, loaded on first use.
+@dataclass
+class SessionState:
+    """One request's session as loaded, and what the request did to it.
 
-    :ivar modified: ``True`` when the session will be saved; set it yourself after changing
-        a nested value in place.
-    :ivar accessed: ``True`` once the application read or wrote the session.
-    :ivar store_error: the :class:`~middleware.sessions.StoreUnavailable` that failed this
-        request, else ``None``.
+    :ivar data: the values (the application's dictionary).
+    :ivar id: the session id, ``None`` until one is needed.
+    :ivar created: when the session (or its id, after ``regenerate``) began; Unix time.
+    :ivar last_seen: the request before this one, as loaded; Unix time.
+    :ivar new: the request brought no valid session (or invalidated it).
+    :ivar fresh_id: the data must be written whole under :attr:`id` (new session,
+        ``regenerate()``, ``invalidate()``), not merged into a stored record.
+    :ivar snapshot: the backend's picture of ``data`` as loaded, to find what changed.
+    :ivar had_cookie: the request carried a session cookie (valid or not).
+    :ivar resign: the cookie was signed with an old key: send it again, signed with the newest.
+    :ivar ended_ids: ids this request ended (``regenerate``, ``invalidate``): to delete.
     """
 
-    __slots__ = ("_middleware", "_environ", "_data", "_id", "_old_ids", "_new", "modified",
-                 "accessed", "created", "last_seen", "had_cookie", "resign", "store_error",
-                 "_started", "_returned", "_replaced")
+    data: dict[str, Any] = field(default_factory=dict)
+    id: str | None = None
+    created: float = field(default_factory=time.time)
+    last_seen: float = 0.0
+    new: bool = True
+    fresh_id: bool = True
+    snapshot: Any = None
+    had_cookie: bool = False
+    resign: bool = False
+    ended_ids: list[str] = field(default_factory=list)
 
-    def __init__(self, middleware: SessionMiddleware, environ: WSGIEnvironment) -> None:
-        self._middleware = middleware
-        self._environ = environ
-        self._data: dict[str, Any] | None = None
+    def __post_init__(self) -> None:
+        if not self.last_seen:
+            self.last_seen = self.created
+
+
+class Session(MutableMapping[str, Any]):
+    """One request's session, loaded on first use by calling ``load()``.
+
+    :param load: returns the request's :class:`SessionState`; called at most once.
+
+    :ivar modified: ``True`` once the application changed the session through the mapping
+        (values changed in place are found when the response starts, not here).
+    :ivar accessed: ``True`` once the application read or wrote the session.
+    """
+
+    __slots__ = ("_load_state", "_state", "accessed", "modified", "_frozen")
+
+    def __init__(self, load: Callable[[], SessionState]) -> None:
+        self._load_state = load
+        self._state: SessionState | None = None
         self.accessed = False
         self.modified = False
-        self.store_error: StoreUnavailable | None = None
-        self._started = self._returned = self._replaced = False
+        self._frozen = False
 
-    # -- loading ---------------------------------------------------------------------------
+    @property
+    def state(self) -> SessionState | None:
+        """The loaded state, ``None`` when the application never touched the session."""
+        return self._state
 
-    def _load(self) -> dict[str, Any]:
-        data = self._data
-        if data is None:
+    def freeze(self) -> None:
+        """Refuse changes from now on (the response has started: the cookie is out)."""
+        self._frozen = True
+
+    def _data(self) -> dict[str, Any]:
+        state = self._state
+        if state is None:
             self.accessed = True
-            self._id: str | None = None
-            self._old_ids: list[str] = []
-            self._new, self.resign, self.had_cookie = True, False, False
-            self.created = self.last_seen = time.time()
-            data = self._data = {}
-            try:
-                self._middleware._open(self)
-            except StoreUnavailable as exc:
-                self._data = None
-                self.store_error = exc
-                self._middleware._log_store_error(exc, self._environ)
-                raise
-            data = self._data
-        return data  # type: ignore[return-value]
+            state = self._state = self._load_state()
+        return state.data
 
-    def _restore(self, session_id: str | None, data: dict[str, Any], created: float,
-                 last_seen: float) -> None:
-        """Called by the middleware with what the cookie (or the store) held."""
-        self._id, self._data = session_id, data
-        self.created, self.last_seen, self._new = created, last_seen, False
-
-    def _writable(self) -> dict[str, Any]:
-        if self._started:
+    def _writable(self) -> SessionState:
+        if self._frozen:
             raise RuntimeError("the session was changed after start_response: the cookie "
                                "has already been sent, change the session before responding")
-        data = self._load()
+        self._data()
         self.modified = True
-        return data
+        return self._state  # type: ignore[return-value]
 
     # -- mapping ---------------------------------------------------------------------------
 
     def __getitem__(self, key: str) -> Any:
-        return self._load()[key]
+        return self._data()[key]
 
     def __setitem__(self, key: str, value: Any) -> None:
         if not isinstance(key, str):
             raise TypeError(f"session keys must be strings, got {key!r}")
-        if type(value) not in _SCALARS and not _json_safe(value):
+        if not _json_safe(value):
             raise TypeError(f"session[{key!r}]: the value must be JSON-serialisable (dict "
                             f"with str keys, list, str, int, float, bool, None), got "
                             f"{type(value).__name__}")
-        self._writable()[key] = value
+        self._writable().data[key] = value
 
     def __delitem__(self, key: str) -> None:
-        del self._writable()[key]
+        del self._writable().data[key]
 
     def __iter__(self) -> Iterator[str]:
-        return iter(list(self._load()))
+        return iter(list(self._data()))
 
     def __len__(self) -> int:
-        return len(self._load())
+        return len(self._data())
 
     def __contains__(self, key: object) -> bool:
-        return key in self._load()
+        return key in self._data()
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._data().get(key, default)
 
     def __repr__(self) -> str:
-        if self._data is None:
+        if self._state is None:
             return "<Session (not loaded)>"
-        return f"<Session {'new' if self.new else 'existing'} {self._data!r}>"
+        return f"<Session {'new' if self._state.new else 'existing'} {self._state.data!r}>"
 
     def clear(self) -> None:
         """Remove every key (the cookie is deleted when the response goes out)."""
-        self._writable().clear()
+        self._writable().data.clear()
 
     @property
     def new(self) -> bool:
         """``True`` when the request brought no valid session (also after :meth:`invalidate`)."""
-        self._load()
-        return self._new
+        self._data()
+        return self._state.new  # type: ignore[union-attr]
 
     # -- identity --------------------------------------------------------------------------
 
     @property
     def id(self) -> str:
         """The session id (made on first use for a new session). Never put it in a page."""
-        self._load()
-        if self._id is None:
-            self._id = new_session_id()
-        return self._id
+        self._data()
+        state = self._state
+        assert state is not None
+        if state.id is None:
+            state.id = new_session_id()
+        return state.id
 
     def regenerate(self) -> None:
         """Give the session a new id and keep its data; the old id stops working.
@@ -179,39 +200,22 @@ class Session(MutableMapping[str, Any]):
         fixation: an id planted before login is worthless after it. The absolute lifetime
         (``max_age``) starts again.
         """
-        self._writable()
-        if self._id is not None:
-            self._old_ids.append(self._id)
-        self._id = new_session_id()
-        self.created = self.last_seen = time.time()
+        state = self._writable()
+        if state.id is not None:
+            state.ended_ids.append(state.id)
+        state.id = new_session_id()
+        state.fresh_id = True
+        state.created = state.last_seen = time.time()
 
     def invalidate(self) -> None:
         """Drop the data and the id; the response deletes the cookie (call it at logout).
 
         Values set afterwards go into a brand-new session with a new id.
         """
-        data = self._writable()
-        if self._id is not None:
-            self._old_ids.append(self._id)
-        self._id = None
-        data.clear()
-        self._new = True
-        self.created = self.last_seen = time.time()
-
-    # -- response --------------------------------------------------------------------------
-
-    def _needs_hook(self) -> bool:
-        """Whether the response needs :meth:`_on_start_response` (an untouched one does not)."""
-        if self.accessed or self.store_error is not None:
-            return True
-        self._started = True
-        return False
-
-    def _on_start_response(self, status: str, headers: Headers) -> str:
-        """The ``hook_start_response`` hook: save, set the cookie (untouched sessions: no-op)."""
-        if self._started:
-            return status
-        self._started = True
-        if not self.accessed and self.store_error is None:
-            return status
-        return self._middleware._finish(self, status, headers)
+        state = self._writable()
+        if state.id is not None:
+            state.ended_ids.append(state.id)
+        state.id = None
+        state.data.clear()
+        state.new = state.fresh_id = True
+        state.created = state.last_seen = time.time()

@@ -1,95 +1,123 @@
-"""Signed, timestamped JSON tokens for session cookies, with key rotation.
+"""Signed cookie values with key rotation: itsdangerous signers, keys derived once.
 
-The token format is itsdangerous's URL-safe timed serializer: ``payload.timestamp.signature``,
-the payload being compact JSON in URL-safe base64, zlib-compressed (and then prefixed with
-``.``) when that makes it shorter. Signing is itsdangerous's ``TimestampSigner`` with
-HMAC-SHA256; unlike ``URLSafeTimedSerializer``, which builds a signer and derives its key on
-every call, the keys are derived once per secret here and the signers kept, which halves the
-cost of a cookie session.
+A token is ``payload.signature``: HMAC-SHA256 over the payload, URL-safe base64, made by an
+itsdangerous :class:`~itsdangerous.Signer`. ``URLSafeTimedSerializer`` builds a signer and
+derives its key on every call; here each key is derived once (itsdangerous's ``"hmac"``
+derivation with the salt) and one signer per key is kept, with a one-shot ``hmac.digest``.
 
-Keys are given newest first: the first signs, every one verifies, and :meth:`Codec.loads`
-says which one matched so the middleware can re-sign a cookie made with an old key.
+:meth:`Codec.sign` / :meth:`Codec.unsign` sign short ASCII values as they are (a session id);
+:meth:`Codec.dumps` / :meth:`Codec.loads` carry text: URL-safe base64 of its UTF-8, or, for
+texts of 256 bytes and more when zlib makes them shorter, ``.`` + base64 of the deflated
+bytes. Tokens of the earlier timestamped format (``payload.timestamp.signature``, same keys)
+still verify: the timestamp is dropped, expiry is checked from the times inside the record.
+
+Keys are given newest first: the first signs, every one verifies, and the index of the one
+that matched is returned so a value signed with an old key can be signed again.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import zlib
-from typing import Any
 
-from itsdangerous import BadData, TimestampSigner
+from itsdangerous import BadData, BadSignature, Signer
 from itsdangerous.encoding import base64_decode, base64_encode
+from itsdangerous.signer import HMACAlgorithm
 
 __all__ = ["BadData", "Codec"]
 
-#: payloads shorter than this are not worth a zlib attempt
+#: texts shorter than this are not worth a zlib attempt (a session cookie rarely is)
 _COMPRESS_FROM = 256
 #: a compressed payload may not inflate beyond this (the cookie limit times a generous ratio)
 _MAX_INFLATED = 1 << 20
 
 
+class _OneShotHMAC(HMACAlgorithm):
+    """HMAC-SHA256 through :func:`hmac.digest` (one C call instead of an ``hmac.new`` object)."""
+
+    def __init__(self) -> None:
+        super().__init__(hashlib.sha256)
+
+    def get_signature(self, key: bytes, value: bytes) -> bytes:
+        return hmac.digest(key, value, "sha256")
+
+
 class Codec:
-    """Sign and verify JSON values with a list of keys (newest first).
+    """Sign and verify values with a list of keys (newest first).
 
     :param keys: the secrets, newest first; none may be empty.
     :param salt: separates tokens made for different purposes with the same keys.
-    :param compress: try zlib on payloads of 256 bytes and more (kept when shorter).
+    :param compress: let :meth:`dumps` deflate texts of 256 bytes and more.
+
+    Usage::
+
+        codec = Codec(["new key", "old key"], salt="middleware.sessions.cookie")
+        token = codec.dumps('{"user":"alice"}')
+        codec.loads(token)   # ('{"user":"alice"}', 0)
     """
 
     def __init__(self, keys: list[str | bytes], salt: str, compress: bool = True) -> None:
         self.salt = salt
         self.compress = compress
-        self._signers = [
-            TimestampSigner(_derive(key, salt), salt=salt, key_derivation="none",
-                            digest_method=hashlib.sha256)
-            for key in keys]
+        algorithm = _OneShotHMAC()
+        self._signers = [Signer(_derive(key, salt), salt=salt, key_derivation="none",
+                                algorithm=algorithm) for key in keys]
 
-    def dumps(self, value: Any) -> str:
-        """A signed token for ``value`` (signed with the newest key)."""
-        raw = json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
-        prefix = b""
+    @property
+    def key_count(self) -> int:
+        """How many keys verify (the first one signs)."""
+        return len(self._signers)
+
+    def sign(self, value: str) -> str:
+        """``value`` (ASCII, no ``.``) with its signature, by the newest key."""
+        data = value.encode("ascii")
+        return (data + b"." + self._signers[0].get_signature(data)).decode("ascii")
+
+    def unsign(self, token: str) -> tuple[str, int]:
+        """``(value, index of the key that signed it)``; raises :class:`BadData`."""
+        try:
+            data = token.encode("ascii")
+        except UnicodeEncodeError:
+            raise BadSignature("not an ASCII token") from None
+        value, dot, signature = data.rpartition(b".")
+        if dot:
+            # compared as the base64 text the signer makes: no decoding of the client's bytes
+            for index, signer in enumerate(self._signers):
+                if hmac.compare_digest(signer.get_signature(value), signature):
+                    return value.decode("ascii"), index
+        raise BadSignature("signature does not match any key")
+
+    def dumps(self, text: str) -> str:
+        """A signed token carrying ``text`` (signed with the newest key)."""
+        raw = text.encode("utf-8")
         if self.compress and len(raw) >= _COMPRESS_FROM:
             packed = zlib.compress(raw, 6)
             if len(packed) < len(raw) - 1:
-                raw, prefix = packed, b"."
-        return self._signers[0].sign(prefix + base64_encode(raw)).decode("ascii")
+                return self.sign("." + base64_encode(packed).decode("ascii"))
+        return self.sign(base64_encode(raw).decode("ascii"))
 
-    def loads(self, token: str, max_age: float) -> tuple[Any, int]:
-        """Return ``(value, index of the key that signed it)``.
-
-        Raises an itsdangerous :class:`~itsdangerous.BadData` for a bad signature, an expired
-        timestamp (:class:`~itsdangerous.SignatureExpired`) or an undecodable payload.
-        """
-        data = token.encode("utf-8")
-        error: BadData | None = None
-        for index, signer in enumerate(self._signers):
-            try:
-                payload = signer.unsign(data, max_age=max_age)
-            except BadData as exc:
-                error = error or exc
-                continue
-            return _decode(payload), index
-        assert error is not None
-        raise error
+    def loads(self, token: str) -> tuple[str, int]:
+        """``(text, index of the key that signed it)``; raises :class:`BadData`."""
+        payload, index = self.unsign(token)
+        compressed = payload.startswith(".")
+        if compressed:
+            payload = payload[1:]
+        # the earlier timestamped format: "<payload>.<timestamp>" (base64 has no ".")
+        payload = payload.partition(".")[0]
+        try:
+            raw = base64_decode(payload)
+            if compressed:
+                inflater = zlib.decompressobj()
+                raw = inflater.decompress(raw, _MAX_INFLATED)
+                if inflater.unconsumed_tail:
+                    raise ValueError("compressed payload too large")
+            return raw.decode("utf-8"), index
+        except (ValueError, zlib.error) as exc:
+            raise BadData(f"undecodable payload: {exc}") from exc
 
 
 def _derive(key: str | bytes, salt: str) -> bytes:
     """itsdangerous's ``"hmac"`` key derivation, done once instead of per token."""
     secret = key.encode("utf-8") if isinstance(key, str) else key
     return hmac.digest(secret, salt.encode("utf-8"), hashlib.sha256)
-
-
-def _decode(payload: bytes) -> Any:
-    try:
-        if payload.startswith(b"."):
-            inflater = zlib.decompressobj()
-            raw = inflater.decompress(base64_decode(payload[1:]), _MAX_INFLATED)
-            if inflater.unconsumed_tail:
-                raise ValueError("compressed payload too large")
-        else:
-            raw = base64_decode(payload)
-        return json.loads(raw)
-    except (ValueError, zlib.error) as exc:
-        raise BadData(f"undecodable payload: {exc}") from exc

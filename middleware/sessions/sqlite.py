@@ -6,6 +6,11 @@ runs in WAL mode, so readers never wait for the writer; each thread (and each fo
 opens its own connection. Expired rows are deleted every ``purge_interval`` seconds by
 whichever process saves a session next.
 
+One row per session (table ``session_records``): ``data`` is a JSON object mapping each key
+to its value's JSON text. A save merges one request's changes into the row in one
+``BEGIN IMMEDIATE`` transaction, so requests of one session running in several processes at
+once each keep what they changed.
+
 Do NOT use it when the application runs on several hosts (a network file system breaks
 SQLite's locking): use :class:`~middleware.sessions.RedisStore` there.
 
@@ -20,6 +25,7 @@ directory and ``sqlite:////var/lib/...`` (four slashes) is absolute.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sqlite3
@@ -28,7 +34,7 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from middleware.sessions.base import StoreUnavailable
+from middleware.sessions.base import Changes, Record, StoreUnavailable
 
 __all__ = ["SQLiteStore"]
 
@@ -39,11 +45,15 @@ _INHERITED: list[sqlite3.Connection] = []
 logger = logging.getLogger("middleware.sessions")
 
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS sessions (
+CREATE TABLE IF NOT EXISTS session_records (
     id TEXT PRIMARY KEY,
     data TEXT NOT NULL,
+    created REAL NOT NULL,
+    last_seen REAL NOT NULL,
     expires REAL NOT NULL
 )"""
+
+_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
 def _inode(path: str) -> int | None:
@@ -119,27 +129,37 @@ class SQLiteStore:
             self._local.pid = None
             raise StoreUnavailable(self, operation, exc) from exc
 
-    def load(self, session_id: str) -> str | None:
+    def load(self, session_id: str) -> Record | None:
         row = self._run("load", lambda conn: conn.execute(
-            "SELECT data FROM sessions WHERE id = ? AND expires > ?",
+            "SELECT data, created, last_seen FROM session_records WHERE id = ? AND expires > ?",
             (session_id, time.time())).fetchone())
-        return row[0] if row else None
+        if row is None:
+            return None
+        values = _values(row[0])
+        return None if values is None else Record(values, row[1], row[2])
 
-    def save(self, session_id: str, data: str, ttl: int, *, new: bool) -> bool:
+    def save(self, session_id: str, changes: Changes, ttl: int, *, new: bool) -> int | None:
         now = time.time()
 
-        def write(conn: sqlite3.Connection) -> bool:
-            if new:
-                conn.execute("INSERT OR REPLACE INTO sessions (id, data, expires) VALUES (?, ?, ?)",
-                             (session_id, data, now + ttl))
-                return True
-            # only a live row: a session deleted by a concurrent logout stays deleted
-            cursor = conn.execute("UPDATE sessions SET data = ?, expires = ? "
-                                  "WHERE id = ? AND expires > ?",
-                                  (data, now + ttl, session_id, now))
-            return cursor.rowcount == 1
+        def create(conn: sqlite3.Connection) -> int:
+            conn.execute("INSERT OR REPLACE INTO session_records VALUES (?, ?, ?, ?, ?)",
+                         (session_id, _dumps(dict(changes.set)), changes.created,
+                          changes.last_seen, now + ttl))
+            return len(changes.set)
 
-        saved = self._run("save", write)
+        def merge(conn: sqlite3.Connection) -> int | None:
+            # IMMEDIATE takes the write lock before the read: no other process can change
+            # the row between our read and our write, and no deadlock upgrading a read lock
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                left = _merge(conn, session_id, changes, ttl, now)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+            return left
+
+        saved = self._run("save", create if new else merge)
         if now >= self._next_purge:
             self._next_purge = now + self.purge_interval
             self.purge()
@@ -147,10 +167,42 @@ class SQLiteStore:
 
     def delete(self, session_id: str) -> None:
         self._run("delete", lambda conn: conn.execute(
-            "DELETE FROM sessions WHERE id = ?", (session_id,)))
+            "DELETE FROM session_records WHERE id = ?", (session_id,)))
+
+    def ping(self) -> None:
+        """Open (or reuse) this thread's connection and run a trivial query."""
+        self._run("ping", lambda conn: conn.execute("SELECT 1").fetchone())
 
     def purge(self) -> int:
         """Delete expired rows now; return how many went."""
         cursor = self._run("purge", lambda conn: conn.execute(
-            "DELETE FROM sessions WHERE expires <= ?", (time.time(),)))
+            "DELETE FROM session_records WHERE expires <= ?", (time.time(),)))
         return cursor.rowcount
+
+
+def _values(text: str) -> dict[str, str] | None:
+    """The ``data`` column as a dict, ``None`` when it is not a JSON object."""
+    try:
+        values = json.loads(text)
+    except ValueError:
+        return None
+    return values if isinstance(values, dict) else None
+
+
+def _merge(conn: sqlite3.Connection, session_id: str, changes: Changes, ttl: int,
+           now: float) -> int | None:
+    """Apply ``changes`` to the live row (inside the caller's transaction)."""
+    row = conn.execute("SELECT data FROM session_records WHERE id = ? AND expires > ?",
+                       (session_id, now)).fetchone()
+    values = None if row is None else _values(row[0])
+    if values is None:  # ended meanwhile (or unreadable): never brought back
+        return None
+    values.update(changes.set)
+    for key in changes.deleted:
+        values.pop(key, None)
+    if not values:
+        conn.execute("DELETE FROM session_records WHERE id = ?", (session_id,))
+        return 0
+    conn.execute("UPDATE session_records SET data = ?, last_seen = ?, expires = ? WHERE id = ?",
+                 (_dumps(values), changes.last_seen, now + ttl, session_id))
+    return len(values)
