@@ -62,7 +62,7 @@ from __future__ import annotations
 from .base import Credentials, Identity, MalformedCredentials
 from .basic import BasicAuth
 from .bearer import BearerTokenAuth
-from .login import login, logout
+from .login import csrf_token, login, logout
 from .middleware import IDENTITY_KEY, AuthMiddleware, filter_factory
 from .paths import PublicPaths, safe_next
 from .throttle import MemoryCounter, RedisCounter, Throttle
@@ -79,6 +79,7 @@ __all__ = [
     "PublicPaths",
     "RedisCounter",
     "Throttle",
+    "csrf_token",
     "filter_factory",
     "login",
     "logout",
