@@ -242,3 +242,25 @@ def test_protect_and_protected_paths_from_an_ini_file(tmp_path):
     ini.write_text(ini.read_text().replace("protect = listed", "protect = everything"))
     with pytest.raises(ValueError, match="protect"):
         loadapp(f"config:{ini}")
+
+
+def test_a_session_store_that_is_down_leaves_public_pages_anonymous_not_503():
+    from middleware.sessions import MemoryStore, StoreUnavailable
+
+    class FlakyStore(MemoryStore):
+        down = False
+
+        def load(self, session_id):
+            if self.down:
+                raise StoreUnavailable(self, "load", ConnectionError("down"))
+            return super().load(session_id)
+
+    store = FlakyStore()
+    auth = AuthMiddleware(who, [BasicAuth(users={"alice": HASH})], login_url="/login",
+                          secret_key=KEY, public_paths=PUBLIC, throttle=None)
+    client = webtest.TestApp(SessionMiddleware(auth, secret_key=KEY, store=store))
+    form_login(client)
+    assert client.get("/health").json["user"] == "alice"
+    store.down = True
+    assert client.get("/health").json["user"] is None
+    client.get("/private", headers=BROWSER, status=503)

@@ -50,6 +50,7 @@ from middleware.config import (
     filter_app_factory,
 )
 from middleware.logsafe import for_log
+from middleware.sessions.base import StoreUnavailable
 from middleware.wsgi import simple_response
 
 from .base import Identity, MalformedCredentials, quote_param
@@ -241,7 +242,7 @@ class AuthMiddleware:
                 return outcome
         # The cookie check first: an anonymous request without cookies never loads a session.
         if identity is None and "middleware.session" in environ and environ.get("HTTP_COOKIE"):
-            identity = session_identity(environ, self.backends)
+            identity = self._from_session(environ, public)
         if identity is None:
             if public:
                 return self.app(environ, start_response)
@@ -270,6 +271,23 @@ class AuthMiddleware:
             return not (self.protected_paths.match(path) or canonical_segments(path) is None
                         or not raw_path_is_canonical(environ))
         return False
+
+    def _from_session(self, environ: WSGIEnvironment, public: bool) -> Identity | None:
+        """The login form's identity from the session. A session store that is down fails a
+        protected request (the session layer answers 503); a public one goes on anonymously,
+        as it did before public paths were identified, unless the application itself needs
+        the session (it then meets the same error)."""
+        try:
+            return session_identity(environ, self.backends)
+        except StoreUnavailable:
+            if not public:
+                raise
+            # Handled here: the session layer must not turn this public page into its 503.
+            environ["middleware.session"].store_error = None
+            log.warning("session store unavailable: %s %s passed on anonymously (public)",
+                        for_log(environ.get("REQUEST_METHOD")),
+                        for_log(environ.get("PATH_INFO")))
+            return None
 
     def _from_credentials(self, environ: WSGIEnvironment, start_response: StartResponse,
                           public: bool = False):
