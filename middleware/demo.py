@@ -4,7 +4,9 @@ Shipped in the package so that the demo and the recipes run from an installed pa
 only from a checkout: ``use = egg:wsgi-middleware-suite#demo`` in an ini file.
 
 It is a plain WSGI app (no framework) so every middleware's effect is visible: the session
-counter on the page, compressed responses, the login on ``/private``, the error page on ``/boom``.
+counter on the page, compressed responses, who is signed in (on every page, public ones
+included), a "Sign in" link to the login form and a "Sign out" button, the login on
+``/private``, the error page on ``/boom``.
 
 ``app_factory`` is its PasteDeploy entry (``use = egg:wsgi-middleware-suite#demo``);
 with ``htpasswd = PATH`` it creates that file on first run with a user ``demo`` and a random
@@ -28,7 +30,7 @@ PAGE = """<!doctype html>
 code{{background:#f3f3f3;padding:0 .2em}}li{{margin:.3em 0}}</style></head>
 <body><h1>wsgi-middleware-suite demo</h1>
 <p>You have seen this page <strong id="visits">{visits}</strong> time(s) in this session.</p>
-<p>Signed in as: <strong id="user">{user}</strong></p>
+<p>Signed in as: <strong id="user">{user}</strong> {account}</p>
 <p>Served by process <strong id="process">{process}</strong> (several processes share the session).</p>
 <ul>
 <li><a href="/api">/api</a>: JSON, compressed when your client accepts it</li>
@@ -46,6 +48,24 @@ def _session(environ):
     return environ.get("middleware.session")
 
 
+def account_links(environ) -> str:
+    """A "Sign in" link, or a "Sign out" button (a POST with the form's CSRF token)."""
+    login_url = environ.get("middleware.auth.login_url")
+    logout_url = environ.get("middleware.auth.logout_url")
+    if not environ.get("REMOTE_USER"):
+        target = f"{login_url}?next=/" if login_url else "/private"
+        return f'<a id="sign-in" href="{html.escape(target)}">Sign in</a>'
+    if environ.get("AUTH_TYPE") != "Form" or not logout_url:
+        return ""  # Basic: the browser keeps the password until it closes
+    from middleware.auth import csrf_token
+
+    # The token is in this page: never compress it (BREACH).
+    environ["middleware.compression.disable"] = True
+    return (f'<form method="post" action="{html.escape(logout_url)}" style="display:inline">'
+            f'<input type="hidden" name="csrf_token" value="{html.escape(csrf_token(environ))}">'
+            '<button id="sign-out" type="submit">Sign out</button></form>')
+
+
 def index(request: Request) -> Response:
     session = _session(request.environ)
     visits = 0
@@ -55,6 +75,7 @@ def index(request: Request) -> Response:
     # Enough text that compression has something to do on the home page too.
     filler = "<p hidden>" + "demo " * 200 + "</p>"
     return Response(PAGE.format(visits=visits, user=user, filler=filler,
+                                account=account_links(request.environ),
                                 process=os.getpid()), mimetype="text/html")
 
 
@@ -99,14 +120,27 @@ def application(environ, start_response):
 
 
 def ensure_htpasswd(path: str, user: str = "demo") -> None:
-    """Create ``path`` with ``user`` and a random password, printed once, if it is missing."""
+    """Create ``path`` with ``user`` and a random password, printed once, if it is missing.
+
+    Several processes may start at once (gunicorn workers without ``--preload``): the file is
+    written aside and linked into place, which fails if it exists, so exactly one process
+    creates it and prints its password, and nobody ever reads a half-written file.
+    """
     if os.path.exists(path):
         return
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    folder = os.path.dirname(path) or "."
+    os.makedirs(folder, exist_ok=True)
     password = secrets.token_urlsafe(12)
     hashed = bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=10)).decode()
-    with open(path, "w") as file:
+    aside = os.path.join(folder, f".{os.path.basename(path)}.{os.getpid()}.tmp")
+    with open(aside, "w") as file:
         file.write(f"{user}:{hashed}\n")
+    try:
+        os.link(aside, path)
+    except FileExistsError:
+        return  # another process was first: its password is the one printed
+    finally:
+        os.unlink(aside)
     print(f"\n  Demo login created: user {user!r}, password {password!r} (in {path})\n",
           flush=True)
 

@@ -35,12 +35,12 @@ REALM = {"production": "example.com", "development": "development"}
 
 
 def serve_command(runner: str, ini: str, port: int, reload: bool = False) -> list[str]:
+    """The README's command for the file, on ``port`` instead of 8000; nothing else added."""
     if runner == "gunicorn":
-        command = [tool("gunicorn"), "--paste", ini, "--bind", f"127.0.0.1:{port}",
-                   "--workers", "2"]
-        return [*command, "--reload"] if reload else [*command, "--preload"]
-    command = [sys.executable, "-m", "middleware", "serve", ini, "--host", "127.0.0.1",
-               "--port", str(port)]
+        command = [tool("gunicorn"), "--paste", ini, "--bind", f"127.0.0.1:{port}"]
+        # README: production runs 2 preloaded workers, development one reloading worker
+        return [*command, "--reload"] if reload else [*command, "--workers", "2", "--preload"]
+    command = [sys.executable, "-m", "middleware", "serve", ini, "--port", str(port)]
     return [*command, "--reload"] if reload else command
 
 

@@ -1,8 +1,13 @@
 """Authentication: Basic (htpasswd), bearer tokens and a browser login form, safe by default.
 
 :class:`AuthMiddleware` asks every request "who are you?" and lets it reach the application
-only with an answer, unless the path is public (as the application will see it: paths with
-dot segments, empty segments, ``%``, ``\\`` or ``;`` are never public; see :mod:`.paths`). It sets ``environ["REMOTE_USER"]``,
+only with an answer, unless it is public. Public requests are identified too (bad credentials
+there are ignored, never refused); they are just not challenged. Public paths are matched as
+the application will see them: paths with dot segments, empty segments, ``%``, ``\\`` or ``;``
+are never public (see :mod:`.paths`). By default (``protect="all"``) every other path is
+protected, unknown ones included; ``protect="listed"`` protects only ``protected_paths`` (and
+ambiguous paths), so unknown paths reach the application's 404. It sets
+``environ["REMOTE_USER"]``,
 ``environ["AUTH_TYPE"]`` and ``environ["middleware.identity"]`` (an :class:`Identity` with
 ``user``, ``scheme`` and ``claims``).
 
@@ -51,7 +56,7 @@ PasteDeploy filter ``auth``::
     throttle_window = 5m
 
 Other ini keys: ``bearer_tokens`` (``user:sha256:<hex>`` entries, or ``env:NAME``),
-``logout_url``, ``login_form``, ``public_methods``, ``cache_ttl``, ``reload_interval``,
+``logout_url``, ``login_form``, ``protect``, ``protected_paths``, ``public_methods``, ``cache_ttl``, ``reload_interval``,
 ``throttle_fail_open`` (``false``: a 503 while the throttle's Redis is down),
 ``throttle`` (``false`` turns it off), ``throttle_ipv6_prefix``, ``trusted_proxies``, ``remote_user_header``,
 ``max_header_length``.
@@ -62,7 +67,7 @@ from __future__ import annotations
 from .base import Credentials, Identity, MalformedCredentials
 from .basic import BasicAuth
 from .bearer import BearerTokenAuth
-from .login import login, logout
+from .login import csrf_token, login, logout
 from .middleware import IDENTITY_KEY, AuthMiddleware, filter_factory
 from .paths import PublicPaths, safe_next
 from .throttle import MemoryCounter, RedisCounter, Throttle
@@ -79,6 +84,7 @@ __all__ = [
     "PublicPaths",
     "RedisCounter",
     "Throttle",
+    "csrf_token",
     "filter_factory",
     "login",
     "logout",

@@ -44,7 +44,7 @@ from .paths import safe_next, script_name
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
-__all__ = ["SESSION_KEY", "LoginForm", "login", "logout", "session_identity"]
+__all__ = ["SESSION_KEY", "LoginForm", "csrf_token", "login", "logout", "session_identity"]
 
 SESSION_KEY = "middleware.auth"
 CSRF_KEY = "middleware.auth.csrf"
@@ -79,6 +79,25 @@ def login(environ: WSGIEnvironment, user: str, *, scheme: str = "Form",
     session[SESSION_KEY] = {"user": user, "scheme": scheme, "claims": dict(claims or {}),
                             "fp": fingerprint}
     session.pop(CSRF_KEY, None)
+
+
+def csrf_token(environ: WSGIEnvironment) -> str:
+    """The session's CSRF token for the built-in forms (made on first use).
+
+    For an application page with its own "Sign out" button, which must POST it to
+    ``logout_url`` as ``csrf_token``. Such a page must not be compressed (BREACH): set
+    ``environ["middleware.compression.disable"] = True`` when rendering it::
+
+        token = html.escape(csrf_token(environ))
+        button = ('<form method="post" action="/logout">'
+                  f'<input type="hidden" name="csrf_token" value="{token}">'
+                  '<button>Sign out</button></form>')
+    """
+    session = _session(environ)
+    token = session.get(CSRF_KEY)
+    if not isinstance(token, str):
+        token = session[CSRF_KEY] = secrets.token_urlsafe(32)
+    return token
 
 
 def logout(environ: WSGIEnvironment) -> None:
@@ -201,11 +220,7 @@ class LoginForm:
 
     @staticmethod
     def _csrf_token(environ) -> str:
-        session = _session(environ)
-        token = session.get(CSRF_KEY)
-        if not isinstance(token, str):
-            token = session[CSRF_KEY] = secrets.token_urlsafe(32)
-        return token
+        return csrf_token(environ)
 
     @staticmethod
     def _csrf_ok(environ, form) -> bool:

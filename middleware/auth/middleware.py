@@ -1,21 +1,28 @@
 """The authentication middleware: who is calling, and may they reach this path?
 
-See :mod:`middleware.auth` for the user guide. Order of checks for each request:
+See :mod:`middleware.auth` for the user guide. Every request is *identified*, as repoze.who
+does; only a protected one is *challenged*. Order for each request:
 
 1. The built-in login form's own routes (``login_url``, ``logout_url``).
-2. Public requests (``public_paths``, ``public_methods``, ``allow``) go to the application
-   untouched: the cost is one cached path lookup.
-3. A trusted proxy's user header (only from ``trusted_proxies``).
-4. ``Authorization`` (and custom token headers): the first backend that recognises the
-   credentials decides. The throttle comes first (429), counting the attempt atomically;
-   then a recently verified credential is let through, anything else gets the full check
-   (401 on failure, 400 if malformed); a success gives the counted attempt back.
-5. The identity kept in the session by the login form.
-6. Nobody: a 303 to ``login_url`` for browsers, else 401 with one challenge per backend
+2. Is the request public? (``public_paths``, ``public_methods``, ``allow``, an application's
+   own ``login_url`` with ``login_form=False``; with ``protect="listed"`` also every path
+   outside ``protected_paths`` that is unambiguous.) One cached path lookup.
+3. Who is it: a trusted proxy's user header (only from ``trusted_proxies``); else
+   ``Authorization`` (and custom token headers), where the first backend that recognises the
+   credentials decides: the throttle comes first, counting the attempt atomically, then a
+   recently verified credential is let through, anything else gets the full check, and a
+   success gives the counted attempt back; else the identity the login form kept in the
+   session (read only when the request has a cookie).
+4. A public request goes on with that identity, or anonymously: there nothing is refused or
+   challenged. Credentials that are malformed, wrong or throttled are ignored (the wrong
+   ones still count against the throttle, so public paths are no way around it), and no
+   session is loaded and nothing hashed for a request without credentials and cookies.
+5. A protected request without an identity: 400 for malformed credentials, 429 when
+   throttled, else a 303 to ``login_url`` for browsers, or 401 with one challenge per backend
    (no ``Basic`` challenge for XHR/``fetch`` clients, so no browser dialog pops up).
 
-An identified request gets ``REMOTE_USER``, ``AUTH_TYPE`` and ``middleware.identity``, then
-``authorize(identity, environ)`` may still answer 403.
+An identified request gets ``REMOTE_USER``, ``AUTH_TYPE`` and ``middleware.identity``; on a
+protected path ``authorize(identity, environ)`` may still answer 403 (never on a public one).
 """
 
 from __future__ import annotations
@@ -43,6 +50,7 @@ from middleware.config import (
     filter_app_factory,
 )
 from middleware.logsafe import for_log
+from middleware.sessions.base import StoreUnavailable
 from middleware.wsgi import simple_response
 
 from .base import Identity, MalformedCredentials, quote_param
@@ -50,21 +58,33 @@ from .basic import BasicAuth
 from .bearer import BearerTokenAuth
 from .keys import SecretKeys
 from .login import LoginForm, session_identity
-from .paths import PublicPaths, safe_next, script_name
+from .paths import (
+    ProtectedPaths,
+    PublicPaths,
+    canonical_segments,
+    raw_path_is_canonical,
+    safe_next,
+    script_name,
+)
 from .throttle import Throttle, ThrottleUnavailable
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
-__all__ = ["IDENTITY_KEY", "AuthMiddleware", "filter_factory"]
+__all__ = ["IDENTITY_KEY", "LOGIN_URL_KEY", "LOGOUT_URL_KEY", "AuthMiddleware",
+           "filter_factory"]
 
 IDENTITY_KEY = "middleware.identity"
+#: Where the application finds the login form's URLs (with ``SCRIPT_NAME``) to link to.
+LOGIN_URL_KEY = "middleware.auth.login_url"
+LOGOUT_URL_KEY = "middleware.auth.logout_url"
 log = logging.getLogger("middleware.auth")
 _HEADER_NAME = re.compile(r"^[A-Za-z0-9-]+$")
+PROTECT_MODES = ("all", "listed")
 
 
 class AuthMiddleware:
-    """Require an identity for every request except public ones.
+    """Identify every request; require an identity on every path that is not public.
 
     :param app: the WSGI application to protect.
     :param backends: authentication backends, tried in order (:class:`BasicAuth`,
@@ -73,7 +93,14 @@ class AuthMiddleware:
     :param public_paths: paths that need no login: exact (``/health``) or subtrees
         (``/static/*``), matched segment by segment on the path as the application sees
         it; ambiguous paths (dot or empty segments, ``%``, ``\\``, ``;``) are never public
-        (see :mod:`.paths`).
+        (see :mod:`.paths`). A public path is still identified; it is just never challenged.
+    :param protect: ``"all"`` (the default): every path that is not public needs a login,
+        so an anonymous request for a path the application does not have gets a 401 (or the
+        login redirect), not the application's 404. ``"listed"``: only ``protected_paths``
+        (and any ambiguous path) need one; the rest is public, so unknown paths reach the
+        application's 404.
+    :param protected_paths: with ``protect="listed"``, the paths that need a login: exact
+        (``/private``, also covering ``/private/``) or subtrees (``/admin/*``).
     :param login_url: an application path (``/login``); browsers without an identity are
         redirected there with a safe ``next``. Needs ``SessionMiddleware`` outside this one.
     :param logout_url: the logout route of the built-in form; defaults to ``logout`` beside
@@ -105,7 +132,8 @@ class AuthMiddleware:
                  public_methods: Iterable[str] = (), throttle: Throttle | str | None = "memory",
                  trusted_proxies: Iterable[str] = (), remote_user_header: str | None = None,
                  max_header_length: int = 8192,
-                 secret_key: str | bytes | list[str | bytes] | None = None) -> None:
+                 secret_key: str | bytes | list[str | bytes] | None = None,
+                 protect: str = "all", protected_paths: Iterable[str] = ()) -> None:
         if not callable(app):
             raise TypeError("app must be a WSGI callable")
         if isinstance(backends, (str, bytes)) or not isinstance(backends, Iterable):
@@ -147,6 +175,14 @@ class AuthMiddleware:
                                  "send the header")
         if not isinstance(max_header_length, int) or max_header_length < 256:
             raise ValueError("max_header_length must be an integer >= 256")
+        if protect not in PROTECT_MODES:
+            raise ValueError(f"protect must be 'all' or 'listed', got {protect!r}")
+        protected = ProtectedPaths(protected_paths)
+        if protect == "all" and protected:
+            raise ValueError("protected_paths needs protect='listed' (with protect='all' "
+                             "every path that is not public is protected already)")
+        if protect == "listed" and not protected:
+            raise ValueError("protect='listed' needs protected_paths, e.g. ['/admin/*']")
         self.secret_keys = None if secret_key is None else SecretKeys(secret_key)
         for backend in self.backends:
             if self.secret_keys is not None and hasattr(backend, "use_secret_key"):
@@ -159,6 +195,8 @@ class AuthMiddleware:
         self.app = app
         self.realm = realm
         self.public_paths = PublicPaths(public_paths)
+        self.protect = protect
+        self.protected_paths = protected
         self.login_url = login_url
         if login_url is not None and login_form and logout_url is None:
             logout_url = posixpath.join(posixpath.dirname(login_url), "logout")
@@ -184,29 +222,33 @@ class AuthMiddleware:
         proxy_user = None
         if self._proxy_key is not None:
             proxy_user = environ.pop(self._proxy_key, None)
-        if path in self._routes:
-            if self._form is not None:
-                return self._form(environ, start_response, path)
-            return self.app(environ, start_response)
-        if (self.public_paths and self.public_paths.match_environ(environ)) or (
-                environ.get("REQUEST_METHOD") in self.public_methods) or (
-                self.allow is not None and self.allow(environ)):
-            return self.app(environ, start_response)
+        if path in self._routes and self._form is not None:
+            return self._form(environ, start_response, path)
+        if self.login_url is not None:
+            prefix = script_name(environ)
+            environ[LOGIN_URL_KEY] = prefix + self.login_url
+            if self.logout_url is not None:
+                environ[LOGOUT_URL_KEY] = prefix + self.logout_url
+        public = self.is_public(environ, path)
 
         identity = None
         if self._proxy_key is not None and proxy_user and self._from_trusted_proxy(environ):
             identity = Identity(proxy_user, "Proxy")
         if identity is None:
-            outcome = self._from_credentials(environ, start_response)
+            outcome = self._from_credentials(environ, start_response, public)
             if isinstance(outcome, Identity):
                 identity = outcome
             elif outcome is not None:
                 return outcome
-        if identity is None and "middleware.session" in environ:
-            identity = session_identity(environ, self.backends)
+        # The cookie check first: an anonymous request without cookies never loads a session.
+        if identity is None and "middleware.session" in environ and environ.get("HTTP_COOKIE"):
+            identity = self._from_session(environ, public)
         if identity is None:
+            if public:
+                return self.app(environ, start_response)
             return self.challenge(environ, start_response)
-        if self.authorize is not None and not self.authorize(identity, environ):
+        if (not public and self.authorize is not None
+                and not self.authorize(identity, environ)):
             return self._respond(environ, start_response, "403 Forbidden", "forbidden",
                                  "You may not access this page.")
         environ["REMOTE_USER"] = identity.user
@@ -214,16 +256,58 @@ class AuthMiddleware:
         environ[IDENTITY_KEY] = identity
         return self.app(environ, start_response)
 
-    def _from_credentials(self, environ: WSGIEnvironment, start_response: StartResponse):
-        """An Identity, ``None`` (no credentials), or a finished error response."""
+    def is_public(self, environ: WSGIEnvironment, path: str | None = None) -> bool:
+        """Whether the request goes on without an identity (it is still identified)."""
+        if path is None:
+            path = environ.get("PATH_INFO") or "/"
+        if path in self._routes:  # the application's own login page (login_form=False)
+            return True
+        if (self.public_paths and self.public_paths.match_environ(environ)) or (
+                environ.get("REQUEST_METHOD") in self.public_methods) or (
+                self.allow is not None and self.allow(environ)):
+            return True
+        if self.protect == "listed":
+            # Protected: a listed path, and anything a router may resolve differently.
+            return not (self.protected_paths.match(path) or canonical_segments(path) is None
+                        or not raw_path_is_canonical(environ))
+        return False
+
+    def _from_session(self, environ: WSGIEnvironment, public: bool) -> Identity | None:
+        """The login form's identity from the session. A session store that is down fails a
+        protected request (the session layer answers 503); a public one goes on anonymously,
+        as it did before public paths were identified, unless the application itself needs
+        the session (it then meets the same error)."""
+        try:
+            return session_identity(environ, self.backends)
+        except StoreUnavailable:
+            if not public:
+                raise
+            # Handled here: the session layer must not turn this public page into its 503.
+            environ["middleware.session"].store_error = None
+            log.warning("session store unavailable: %s %s passed on anonymously (public)",
+                        for_log(environ.get("REQUEST_METHOD")),
+                        for_log(environ.get("PATH_INFO")))
+            return None
+
+    def _from_credentials(self, environ: WSGIEnvironment, start_response: StartResponse,
+                          public: bool = False):
+        """An Identity, ``None`` (no usable credentials), or a finished error response.
+
+        On a public request (``public=True``) it never answers: credentials that are too
+        long, malformed, throttled or wrong give ``None`` (the wrong ones stay counted).
+        """
         header = environ.get("HTTP_AUTHORIZATION")
         if header is not None and len(header) > self.max_header_length:
+            if public:
+                return None
             return self._respond(environ, start_response, "400 Bad Request", "bad_request",
                                  "The Authorization header is too long.")
         for backend in self.backends:
             try:
                 credentials = backend.extract(environ)
             except MalformedCredentials as exc:
+                if public:
+                    return None
                 return self._respond(environ, start_response, "400 Bad Request",
                                      "bad_request", f"Malformed credentials: {exc}.")
             if credentials is None:
@@ -231,16 +315,21 @@ class AuthMiddleware:
             address = environ.get("REMOTE_ADDR")
             # The throttle decides first and counts this attempt before any check (the
             # verification cache included), so parallel guesses past the limit are refused
-            # and a throttled client learns nothing, not even from a cache hit.
-            refused = self._throttled(environ, start_response, address, credentials.user)
+            # and a throttled client learns nothing, not even from a cache hit; on public
+            # paths as well, or they would be a way to guess without the throttle.
+            refused = self._throttled(environ, start_response, address, credentials.user,
+                                      public)
             if refused is not None:
-                return refused
+                return None if public else refused
             identity = backend.cached(credentials) or backend.authenticate(credentials)
             if identity is not None:
                 self._release(address, credentials.user)
                 return identity
-            log.info("failed %s authentication for user %s from %s", credentials.scheme,
-                     for_log(credentials.user), for_log(address))
+            log.info("failed %s authentication for user %s from %s%s", credentials.scheme,
+                     for_log(credentials.user), for_log(address),
+                     " (public path: passed on anonymously)" if public else "")
+            if public:
+                return None
             return self.challenge(environ, start_response, failed=backend)
         return None
 
@@ -249,21 +338,28 @@ class AuthMiddleware:
         if self.throttle is not None:
             self.throttle.release(address, user)
 
-    def _throttled(self, environ, start_response, address, user):
+    def _throttled(self, environ, start_response, address, user, quiet=False):
         """A 429 (or 503) response when the throttle refuses, else ``None``.
 
         ``None`` means the attempt was counted as a failure in advance; call
-        :meth:`_release` when it succeeds.
+        :meth:`_release` when it succeeds. ``quiet``: the caller will not send the response
+        (a public path), so none is made.
         """
         if self.throttle is None:
             return None
         try:
             wait = self.throttle.acquire(address, user)
         except ThrottleUnavailable:
+            if quiet:
+                return True
             return self._respond(environ, start_response, "503 Service Unavailable",
                                  "unavailable", "Login is unavailable; try again later.")
         if not wait:
             return None
+        if quiet:
+            log.info("throttled credentials for user %s from %s ignored on a public path",
+                     for_log(user), for_log(address))
+            return True
         log.warning("login throttled for user %s from %s (%d s)", for_log(user),
                     for_log(address), wait)
         return self._respond(environ, start_response, "429 Too Many Requests",
@@ -322,7 +418,7 @@ class AuthMiddleware:
     def __repr__(self) -> str:
         return (f"AuthMiddleware({self.app!r}, backends={self.backends!r}, "
                 f"realm={self.realm!r}, public_paths={self.public_paths.patterns!r}, "
-                f"login_url={self.login_url!r})")
+                f"login_url={self.login_url!r}, protect={self.protect!r})")
 
 
 def client_kind(environ: WSGIEnvironment) -> str:
@@ -422,4 +518,6 @@ filter_factory = filter_app_factory(AuthMiddleware, {
     "max_header_length": as_int,
     "throttle_ipv6_prefix": as_int,
     "secret_key": _as_keys,
+    "protect": as_str,
+    "protected_paths": as_list,
 }, name="auth", build=_build)

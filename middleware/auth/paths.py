@@ -34,7 +34,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import quote, unquote
 
-__all__ = ["PublicPaths", "canonical_segments", "safe_next", "script_name"]
+__all__ = ["ProtectedPaths", "PublicPaths", "canonical_segments", "safe_next", "script_name"]
 
 _AMBIGUOUS = re.compile(r"[%\\;\x00-\x1f\x7f]")
 _UNSAFE_RAW = re.compile(r"[\\\x00-\x20\x7f]")
@@ -108,23 +108,25 @@ class PublicPaths:
     (True, False)
     """
 
+    option = "public_paths"
+
     def __init__(self, patterns: Iterable[str]) -> None:
-        if isinstance(patterns, str):
-            raise TypeError("public_paths must be a list of paths, not a string")
+        option = self.option
+        if isinstance(patterns, (str, bytes)) or not isinstance(patterns, Iterable):
+            raise TypeError(f"{option} must be a list of paths, not {type(patterns).__name__}")
         self.patterns = tuple(patterns)
         self._exact: set[tuple[str, ...]] = set()
         self._subtrees: set[tuple[str, ...]] = set()
         for pattern in self.patterns:
             if not isinstance(pattern, str) or not pattern.startswith("/"):
-                raise ValueError(f"public_paths: {pattern!r} must be a path starting with '/'")
+                raise ValueError(f"{option}: {pattern!r} must be a path starting with '/'")
             subtree = pattern.endswith("/*")
             segments = canonical_segments(pattern[:-2] or "/" if subtree else pattern)
             if segments is None or "*" in "".join(segments):
-                raise ValueError(f"public_paths: {pattern!r} is ambiguous ('*' only at the end; "
+                raise ValueError(f"{option}: {pattern!r} is ambiguous ('*' only at the end; "
                                  "no '.', '..', '//', '%', '\\' or ';')")
             if subtree and not segments:
-                raise ValueError("public_paths: '/*' would make everything public; "
-                                 "leave out AuthMiddleware or use allow=")
+                raise ValueError(self._everything_message())
             if subtree:
                 self._subtrees.add(segments)
             else:  # a trailing '/' is part of an exact entry's one spelling
@@ -149,6 +151,37 @@ class PublicPaths:
 
     def __bool__(self) -> bool:
         return bool(self.patterns)
+
+    @staticmethod
+    def _everything_message() -> str:
+        return ("public_paths: '/*' would make everything public; leave out AuthMiddleware "
+                "or use allow=")
+
+
+class ProtectedPaths(PublicPaths):
+    """The paths that need a login under ``protect="listed"``: matched generously, since
+    here a miss lets a request through. An exact entry also covers its spelling with a
+    final ``/`` (``/private`` and ``/private/``); ``/admin/*`` covers ``/admin`` and all
+    below. Ambiguous request paths are the middleware's business: always protected.
+
+    >>> protected = ProtectedPaths(["/private", "/admin/*"])
+    >>> protected.match("/private/"), protected.match("/admin"), protected.match("/about")
+    (True, True, False)
+    """
+
+    option = "protected_paths"
+
+    def _match(self, path: str) -> bool:
+        segments = canonical_segments(path)
+        if segments is None:
+            return True
+        if segments in self._exact or segments + ("",) in self._exact:
+            return True
+        return any(segments[:len(prefix)] == prefix for prefix in self._subtrees)
+
+    @staticmethod
+    def _everything_message() -> str:
+        return "protected_paths: for '/*' use protect='all' (the default)"
 
 
 def safe_next(value: str | None, default: str = "/") -> str:

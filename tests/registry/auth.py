@@ -29,6 +29,12 @@ CASES = {
         "HTTP_AUTHORIZATION": "Basic " + base64.b64encode(b"alice:s3cret").decode()}),
     "bearer": Case(_auth, environ={"HTTP_AUTHORIZATION": "Bearer " + _TOKEN}),
     "public_path": Case(lambda app: _auth(app, public=True)),
+    "public_path_identified": Case(lambda app: _auth(app, public=True), environ={
+        "HTTP_AUTHORIZATION": "Basic " + base64.b64encode(b"alice:s3cret").decode()}),
+    "public_path_bad_credentials": Case(lambda app: _auth(app, public=True), environ={
+        "HTTP_AUTHORIZATION": "Basic %%%"}),
+    "protect_listed_unlisted_path": Case(lambda app: _auth(app, protect="listed",
+                                                           protected_paths=["/admin/*"])),
     "unauthenticated_401": Case(_auth),
     "malformed_400": Case(_auth, environ={"HTTP_AUTHORIZATION": "Basic %%%"}),
 }
