@@ -279,11 +279,10 @@ class AuthMiddleware:
         the session (it then meets the same error)."""
         try:
             return session_identity(environ, self.backends)
-        except StoreUnavailable:
+        except StoreUnavailable as exc:
             if not public:
                 raise
-            # Handled here: the session layer must not turn this public page into its 503.
-            environ["middleware.session"].store_error = None
+            exc.handled = True  # the session layer must not turn this public page into its 503
             log.warning("session store unavailable: %s %s passed on anonymously (public)",
                         for_log(environ.get("REQUEST_METHOD")),
                         for_log(environ.get("PATH_INFO")))

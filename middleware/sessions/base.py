@@ -85,8 +85,13 @@ class StoreUnavailable(Exception):
 
     :ivar store: the store that failed.
     :ivar operation: ``"load"``, ``"save"``, ``"delete"`` or ``"ping"``.
+    :ivar handled: set it to ``True`` when a layer inside the session middleware caught this
+        error and answered without the session (an anonymous public page, say): the response
+        then goes out as the app made it instead of becoming the 503 page.
     The original exception is the ``__cause__``.
     """
+
+    handled = False
 
     def __init__(self, store: object, operation: str, cause: BaseException) -> None:
         super().__init__(f"{type(store).__name__}.{operation} failed: {cause!r}")

@@ -207,7 +207,7 @@ class SessionMiddleware:
             app_iter = self.app(environ, rewrite_start_response(start_response, request.respond))
         except StoreUnavailable as exc:
             return request.unavailable(start_response, exc)
-        if request.error is None:
+        if request.failure is None:
             request.returned = True
             return app_iter
         # a framework turned the store error into its own 500 page: answer 503 instead
@@ -288,9 +288,9 @@ class _Request:
         self.started = True
         session = self.session
         session.freeze()
-        if not session.accessed and self.error is None:
+        if not session.accessed and self.failure is None:
             return status, headers  # untouched: nothing to add, nothing to save
-        if self.error is None:
+        if self.failure is None:
             headers = _with_vary_cookie(headers)
             state = session.state
             if state is None or status_code(status) >= 500:
@@ -307,6 +307,7 @@ class _Request:
             # the body is already with the server: it cannot become the 503 page any more
             raise self.error  # type: ignore[misc]
         self.replaced = True
+        self.log_unavailable()
         return "503 Service Unavailable", list(_HEADERS_503)
 
     def save(self, state: SessionState) -> str | None:
@@ -333,18 +334,27 @@ class _Request:
         return cookie
 
     def fail(self, exc: StoreUnavailable) -> None:
-        """Remember and log a store failure (once)."""
+        """Remember a store failure: the response becomes a 503 unless a layer handles it."""
         if self.error is None:
             self.error = exc
-            method, path, _ = _where(self.environ)
-            logger.error("session store unavailable, answering 503 to %s %s: %s", method,
-                         path, exc)
+
+    @property
+    def failure(self) -> StoreUnavailable | None:
+        """The store failure that turns this response into a 503, if any."""
+        error = self.error
+        return None if error is None or error.handled else error
+
+    def log_unavailable(self) -> None:
+        method, path, _ = _where(self.environ)
+        logger.error("session store unavailable, answering 503 to %s %s: %s", method, path,
+                     self.error)
 
     def unavailable(self, start_response: StartResponse, exc: StoreUnavailable) -> list[bytes]:
         """The 503 page, started now unless :meth:`respond` already turned the headers into it."""
         self.fail(exc)
         if self.replaced:
             return [_PAGE_503]
+        self.log_unavailable()
         exc_info = (type(exc), exc, exc.__traceback__) if self.started else None
         return simple_response(start_response, "503 Service Unavailable", _PAGE_503,
                                "text/html; charset=utf-8", _HEADERS_503[2:], exc_info)
