@@ -4,7 +4,7 @@
 and extensions all keep working, and every request goes through the stack::
 
     cd recipes/flask
-    SESSION_SECRET=... HTPASSWD_FILE=users.htpasswd gunicorn wsgi:app
+    SESSION_SECRET=... FLASK_SECRET_KEY=... HTPASSWD_FILE=users.htpasswd gunicorn wsgi:app
 """
 
 from notes import app

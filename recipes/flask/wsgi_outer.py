@@ -5,7 +5,7 @@ Use it when the same stack wraps several apps (for example under werkzeug's
 ``app.test_client()`` then bypass the stack: serve ``application``::
 
     cd recipes/flask
-    SESSION_SECRET=... HTPASSWD_FILE=users.htpasswd gunicorn wsgi_outer:application
+    SESSION_SECRET=... FLASK_SECRET_KEY=... HTPASSWD_FILE=users.htpasswd gunicorn wsgi_outer:application
 """
 
 from notes import app

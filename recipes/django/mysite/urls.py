@@ -1,5 +1,6 @@
 """URLs of the recipe project."""
 
+from django.contrib import admin
 from django.urls import path
 
 from mysite import views
@@ -9,4 +10,5 @@ urlpatterns = [
     path("api/", views.api),
     path("account/", views.account),
     path("boom/", views.boom),
+    path("admin/", admin.site.urls),
 ]

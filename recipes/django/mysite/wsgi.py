@@ -33,6 +33,8 @@ application = (
     .use(SessionMiddleware, secret_key=os.environ["SESSION_SECRET"].split(","),
          store=os.environ.get("SESSION_STORE", "cookie"))
     .use(AuthMiddleware, backends=[BasicAuth(htpasswd=os.environ["HTPASSWD_FILE"])],
-         realm="mysite", public_paths=["/", "/api/", "/boom/"])
+         realm="mysite",
+         # the admin has its own login form (Django users); /account/ asks the stack for one
+         public_paths=["/", "/api/", "/boom/", "/admin/*", "/static/*"])
     .wrap(get_wsgi_application())
 )
