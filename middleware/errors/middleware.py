@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from werkzeug.exceptions import HTTPException
 
 from middleware.errors.pages import HTML, PageSet, negotiate
-from middleware.errors.report import Reporter, request_id, secret_pattern
+from middleware.errors.report import ID_HEADER_KEY, Reporter, request_id, secret_pattern
 from middleware.headers import merge_vary
 from middleware.wsgi import (
     ExcInfo,
@@ -115,7 +115,7 @@ class ErrorPageMiddleware:
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         # Held: an error status can still become a page, and a failure before the first chunk
         # a clean 500. A success goes on when the body is known or its first chunk is in hand.
-        self.request_id(environ)
+        environ[ID_HEADER_KEY] = self._environ_id_key  # for current_request_id()
         response = Response(start_response, hold=True)
         app_iter: Iterable[bytes] | None = None
         head: list[bytes] | None = None
