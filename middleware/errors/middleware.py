@@ -13,12 +13,17 @@ from typing import TYPE_CHECKING, Any
 from werkzeug.exceptions import HTTPException
 
 from middleware.errors.pages import HTML, PageSet, negotiate
-from middleware.errors.report import ID_HEADER_KEY, Reporter, request_id, secret_pattern
+from middleware.errors.report import (
+    DEFAULT_ID_KEY,
+    ID_HEADER_KEY,
+    Reporter,
+    request_id,
+    secret_pattern,
+)
 from middleware.headers import merge_vary
 from middleware.wsgi import (
     ExcInfo,
     Response,
-    call_app,
     close_once,
     is_file_wrapper,
     peek,
@@ -115,17 +120,21 @@ class ErrorPageMiddleware:
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         # Held: an error status can still become a page, and a failure before the first chunk
         # a clean 500. A success goes on when the body is known or its first chunk is in hand.
-        environ[ID_HEADER_KEY] = self._environ_id_key  # for current_request_id()
+        if self._environ_id_key != DEFAULT_ID_KEY:
+            environ[ID_HEADER_KEY] = self._environ_id_key  # for current_request_id()
         response = Response(start_response, hold=True)
         app_iter: Iterable[bytes] | None = None
         head: list[bytes] | None = None
         rest: Iterator[bytes] | None = None
         try:
-            app_iter = call_app(self.app, environ, response)
+            app_iter = self.app(environ, response.start_response)
             body = response.known_body(app_iter)
             if body is None and not is_file_wrapper(app_iter, environ):
                 # write() data already is the first byte: past it, a failure is mid-stream.
+                # A generator that starts the response on its first step is started by peek.
                 head, rest = ([], iter(app_iter)) if any(response.written) else peek(app_iter)
+            if not response.status:
+                raise RuntimeError("the application returned without calling start_response")
             code = response.status_code
         except Exception:  # noqa: BLE001 - logged by _fail, answered with a 500 page
             if app_iter is not None:

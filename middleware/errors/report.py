@@ -48,6 +48,7 @@ __all__ = ["SECRET_WORDS", "Reporter", "current_request_id", "request_id", "scru
 ENVIRON_KEY = "middleware.request_id"
 #: where the error layer leaves the environ key of its incoming request id header
 ID_HEADER_KEY = "middleware.request_id.header"
+DEFAULT_ID_KEY = "HTTP_X_REQUEST_ID"
 _LOGGED_KEY = "middleware.errors.logged"
 SCRUBBED = "[scrubbed]"
 _VALID_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:+=/-]{0,127}")
@@ -96,7 +97,7 @@ def current_request_id(environ: dict[str, Any]) -> str:
 
     The same id then goes on any error page, log line and ``X-Request-ID`` of the response.
     """
-    return request_id(environ, environ.get(ID_HEADER_KEY, "HTTP_X_REQUEST_ID"))
+    return request_id(environ, environ.get(ID_HEADER_KEY, DEFAULT_ID_KEY))
 
 
 def secret_pattern(extra: Iterable[str] = ()) -> re.Pattern[str]:
