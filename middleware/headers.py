@@ -15,7 +15,6 @@ Usage::
 from __future__ import annotations
 
 from werkzeug.datastructures import Headers
-from werkzeug.http import parse_set_header
 
 __all__ = ["add_vary", "merge_vary"]
 
@@ -24,15 +23,23 @@ def merge_vary(values: list[str], name: str) -> str | None:
     """The one ``Vary`` value for ``values`` (the existing lines) plus ``name``.
 
     Merged case-insensitively, never twice; ``Vary: *`` already covers everything. Returns
-    ``None`` when a single existing line needs no change.
+    ``None`` when a single existing line needs no change. ``Vary`` is a list of tokens
+    (RFC 9110 12.5.5), so a split on commas is its whole grammar: no parser is built.
     """
     if not values:
         return name
-    vary = parse_set_header(", ".join(values))
-    if "*" in vary or name in vary:
-        return vary.to_header() if len(values) > 1 else None
-    vary.add(name)
-    return vary.to_header()
+    tokens: list[str] = []
+    seen: set[str] = set()
+    for value in values:
+        for token in value.split(","):
+            token = token.strip()
+            if token and token.lower() not in seen:
+                seen.add(token.lower())
+                tokens.append(token)
+    if "*" in seen or name.lower() in seen:
+        return ", ".join(tokens) if len(values) > 1 else None
+    tokens.append(name)
+    return ", ".join(tokens)
 
 
 def add_vary(headers: Headers, name: str) -> None:

@@ -252,9 +252,17 @@ class Response:
         return first
 
     def set(self, name: str, value: str) -> None:
-        """Set header ``name`` to one line with ``value`` (replacing any there were)."""
-        self.pop(name)
-        self._edit().append((name, value))
+        """Set header ``name`` to one line with ``value``, in the place of the first one."""
+        lowered = name.lower()
+        headers = self._edit()
+        for i, (key, _) in enumerate(headers):
+            if key.lower() == lowered:
+                headers[i] = (name, value)
+                if any(k.lower() == lowered for k, _ in headers[i + 1:]):
+                    headers[i + 1:] = [(k, v) for k, v in headers[i + 1:]
+                                       if k.lower() != lowered]
+                return
+        headers.append((name, value))
 
     def replace_headers(self, status: str, headers: HeaderList) -> None:
         """Answer with ``status`` and a new header list (the layer's own)."""

@@ -381,7 +381,7 @@ def test_header_edits_copy_the_apps_list_and_work_by_name_in_any_case():
 
     Response(lambda status, headers, exc_info=None: sent.append(headers), edit).start_response(
         "200 OK", original)
-    assert sent == [[("Vary", "Accept, Cookie"), ("Content-Type", "text/html")]]
+    assert sent == [[("Content-Type", "text/html"), ("Vary", "Accept, Cookie")]]
     assert original == [("content-type", "text/plain"), ("Vary", "Accept"), ("X-Old", "1")]
 
 
