@@ -1,7 +1,7 @@
-"""Shared WSGI plumbing: the one place that intercepts ``start_response`` and wraps bodies.
+"""Shared WSGI plumbing: the one way a middleware touches a response.
 
-Every middleware in this package sees and changes the response through these helpers, so the
-PEP 3333 rules are implemented once:
+Every middleware in this package sees and changes the response through :class:`Response`, so
+the PEP 3333 rules are implemented once:
 
 * ``close()`` of the application's iterable is called exactly once on every path: normal end,
   an exception while iterating, a client that went away (the server closes early), or a
@@ -9,39 +9,42 @@ PEP 3333 rules are implemented once:
 * ``exc_info`` is honoured: an application that calls ``start_response`` again with
   ``exc_info`` after the headers went out gets its exception re-raised, as the server would.
 * Applications that use the ``write()`` callable keep working.
-* Streaming stays streaming: nothing is buffered unless a middleware asks for it
-  (:meth:`Response.read_bounded`), and then only up to a limit.
+* Streaming stays streaming: nothing is buffered unless a middleware holds the response, and
+  then only what the application gives before it returns.
 * ``wsgi.file_wrapper`` responses (and any other iterable) are returned to the server
   untouched when the middleware does not change the body.
 
-Two levels, cheapest first:
+One mechanism, fast by construction: a :class:`Response` is the ``start_response`` the
+application calls. Its headers are the application's own WSGI list, read and edited by name
+(:meth:`~Response.get`, :meth:`~Response.set`, :meth:`~Response.add`, :meth:`~Response.pop`,
+:meth:`~Response.vary`); the list is copied on the first edit only, and nothing else is built.
 
-:func:`hook_start_response`
-    For a middleware that only edits the status or headers (a session cookie, a ``Vary``
-    header). The hook runs when the application calls ``start_response``; the call is forwarded
-    at once, so ``write()`` streams and the body is never wrapped.
+* ``on_start(response)``, if given, runs when the application calls ``start_response``: it
+  edits the headers, and may set :attr:`~Response.hold` when it needs the body in view.
+* Not held, the call goes on to the server at once (``write()`` streams; the application's
+  iterable is returned untouched).
+* Held, the status and headers wait for :meth:`~Response.send`, which the middleware calls
+  with the body it decided on (the application's, a transformed one, or a replacement).
 
-:func:`rewrite_start_response`
-    The same on the raw WSGI header list, for a layer that mostly reads headers or appends one
-    line (no ``Headers`` is built).
-
-:func:`call_app`
-    For a middleware that must decide with the body in view (compression, error pages). It
-    runs the application and returns a :class:`Response` holding the status, a werkzeug
-    :class:`~werkzeug.datastructures.Headers`, and the body still to send. The middleware edits
-    it and hands it on with :meth:`Response.send`, optionally through a body transform.
+:func:`peek` and :func:`resume` are the one "guard until the first chunk" of the error and
+debug layers: pull the body up to its first non-empty chunk (where a failure can still become
+an error page), then hand the rest on.
 
 Example, a middleware that upper-cases text bodies::
 
-    from middleware.wsgi import call_app
+    from middleware.wsgi import Response, call_app
 
     def shout(app):
+        def hold_text(response):
+            response.hold = (response.get("Content-Type") or "").startswith("text/")
+
         def wrapped(environ, start_response):
-            response = call_app(app, environ, start_response)
-            if not response.headers.get("Content-Type", "").startswith("text/"):
-                return response.send()
-            response.headers.pop("Content-Length", None)
-            return response.send(lambda chunks: (c.upper() for c in chunks))
+            response = Response(start_response, hold_text)
+            app_iter = call_app(app, environ, response)
+            if not response.hold:
+                return app_iter
+            response.pop("Content-Length")
+            return response.send(app_iter, lambda chunks: (c.upper() for c in chunks))
         return wrapped
 
 Not for: request-side work (reading ``wsgi.input``); werkzeug's ``Request`` does that.
@@ -50,27 +53,27 @@ Not for: request-side work (reading ``wsgi.input``); werkzeug's ``Request`` does
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from itertools import chain
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from werkzeug.datastructures import Headers
+from middleware.headers import merge_vary
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
-HeaderHook = Callable[[str, Headers], str]
+HeaderList = list[tuple[str, str]]
 BodyTransform = Callable[[Iterator[bytes]], Iterable[bytes]]
 
 __all__ = [
     "Body",
-    "BodyTooLarge",
     "Response",
     "call_app",
     "close_once",
-    "hook_start_response",
     "is_file_wrapper",
-    "rewrite_start_response",
+    "peek",
+    "resume",
     "simple_response",
     "status_code",
 ]
@@ -106,6 +109,8 @@ def close_once(*objects: object) -> Callable[[], None]:
 
     The first exception raised by a ``close()`` is re-raised after all were attempted.
     """
+    if len(objects) == 1:
+        return _Closer(objects[0])
     closers = [_Closer(o) for o in objects]
 
     def close() -> None:
@@ -136,251 +141,247 @@ class Body:
         self._chunks = chunks
         if any(chunks is closable for closable in closables):  # identity: never ``==``
             self.close = close_once(*closables)
-        else:
+        elif hasattr(chunks, "close"):
             self.close = close_once(chunks, *closables)
+        else:  # a list or ``chain``: nothing of ours to close
+            self.close = close_once(*closables)
 
     def __iter__(self) -> Iterator[bytes]:
         return iter(self._chunks)
 
 
-def hook_start_response(start_response: StartResponse, hook: HeaderHook,
-                        when: Callable[[], bool] | None = None) -> StartResponse:
-    """Return a ``start_response`` that lets ``hook(status, headers)`` edit the response first.
-
-    ``headers`` is a werkzeug ``Headers``; the hook changes it in place and returns the status
-    (the same or a new one). The call is forwarded immediately, so the ``write()`` callable and
-    ``exc_info`` behave exactly as the server implements them.
-
-    ``when``, if given, is asked first: when it returns false the call is forwarded untouched,
-    without building a ``Headers`` (the cost of a response the middleware has nothing to add to,
-    such as an untouched session, stays that of a function call).
-    """
-
-    def hooked(status: str, headers: list[tuple[str, str]], exc_info: ExcInfo | None = None):
-        if when is not None and not when():
-            return start_response(status, headers, exc_info)
-        h = Headers(headers)
-        status = hook(status, h)
-        return start_response(status, h.to_wsgi_list(), exc_info)
-
-    return hooked
-
-
-RawHeaderHook = Callable[[str, list[tuple[str, str]]], tuple[str, list[tuple[str, str]]]]
-
-
-def rewrite_start_response(start_response: StartResponse,
-                           rewrite: RawHeaderHook) -> StartResponse:
-    """Like :func:`hook_start_response`, on the WSGI header list itself: no ``Headers`` built.
-
-    ``rewrite(status, headers)`` returns ``(status, headers)``; it must not change the list it
-    was given (the application's) but return a new one, e.g. ``[*headers, ("Vary", "Cookie")]``.
-    For a layer that usually only reads the headers or appends one line, this saves building
-    and flattening a werkzeug ``Headers`` on every response.
-    """
-
-    def rewritten(status: str, headers: list[tuple[str, str]], exc_info: ExcInfo | None = None):
-        status, headers = rewrite(status, headers)
-        return start_response(status, headers, exc_info)
-
-    return rewritten
-
-
-class BodyTooLarge(Exception):
-    """Raised by :meth:`Response.read_bounded` when the body is larger than the limit."""
-
-
 class Response:
-    """A captured response: status, headers and the body still to send.
+    """One response on its way out: the ``start_response`` the application calls.
 
-    Made by :func:`call_app`. Change :attr:`status` and :attr:`headers` freely until
-    :meth:`send` (or :meth:`start`) is called; after that the server has them.
+    :param start_response: the server's (or the next outer layer's) ``start_response``.
+    :param on_start: ``on_start(response)``, run when the application starts the response
+        (again on a restart with ``exc_info``); it edits the headers and may set :attr:`hold`.
+    :param hold: hold every response until :meth:`send` (the layer decides after the
+        application returned).
 
-    :ivar status: the WSGI status line.
-    :ivar headers: a werkzeug ``Headers``, built on first access: a middleware that only looks
-        at the status forwards the application's own header list untouched (building and
-        flattening a ``Headers`` costs microseconds per response).
+    :ivar status: the WSGI status line (``""`` until the application started the response).
+    :ivar headers: the WSGI header list: the application's own until the first edit through
+        the methods below, then a copy. Read it freely; edit it only through the methods.
     :ivar exc_info: what the application passed to ``start_response``, or ``None``.
+    :ivar hold: set by ``on_start`` (or the constructor) to keep the response for :meth:`send`.
+    :ivar sent: true once the status and headers went on to ``start_response``.
     :ivar restarted: true once the application called ``start_response`` again with
-        ``exc_info`` after :meth:`start`: the server then holds the application's new headers,
+        ``exc_info`` after they went on: the server then holds the application's new headers,
         not the middleware's, so a body transform must stop changing the body.
+    :ivar written: what the application gave the ``write()`` callable while held.
+    :ivar state: free for the layer: what its ``on_start`` decided, for after the app returned.
     """
 
-    __slots__ = ("status", "_headers", "_raw", "exc_info", "restarted", "_start_response",
-                 "_sent", "_original",
-                 "_close", "_written", "_head", "_rest")
+    __slots__ = ("status", "headers", "exc_info", "hold", "sent", "restarted", "written",
+                 "state", "_server", "_on_start", "_own")
 
-    def __init__(self, start_response: StartResponse) -> None:
+    def __init__(self, start_response: StartResponse,
+                 on_start: Callable[[Response], object] | None = None,
+                 hold: bool = False) -> None:
+        self._server = start_response
+        self._on_start = on_start
+        self.hold = hold
         self.status = ""
-        self._raw: list[tuple[str, str]] = []
-        self._headers: Headers | None = None
         self.exc_info: ExcInfo | None = None
-        self.restarted = False
-        self._start_response = start_response
-        self._sent = False
-        self._original: Iterable[bytes] = ()
-        self._close: Callable[[], None] = _noop
-        self._written: list[bytes] = []  # data the application gave to write()
-        self._head: list[bytes] = []  # chunks already pulled from the iterable
-        self._rest: Iterable[bytes] = ()  # what is left to iterate
+        self.sent = self.restarted = False
+        self.written: list[bytes] = []
+        self.state: object = None
 
     @property
     def status_code(self) -> int:
         """The integer status code."""
-        return status_code(self.status)
+        return int(self.status[:3])
 
-    @property
-    def headers(self) -> Headers:
-        """The response headers (see the class docstring)."""
-        if self._headers is None:
-            self._headers = Headers(self._raw)
-        return self._headers
+    def start_response(self, status: str, headers: HeaderList,
+                       exc_info: ExcInfo | None = None) -> Callable[[bytes], object]:
+        """The ``start_response`` the wrapped application sees."""
+        if exc_info is not None:
+            if self.sent:
+                # The server has the headers: it replaces them, or re-raises once they are on
+                # the wire (PEP 3333); the layer's edits no longer apply.
+                self.restarted = True
+                return self._server(status, headers, exc_info)
+        elif self.status:
+            raise AssertionError("start_response called a second time without exc_info")
+        self.status, self.headers, self._own, self.exc_info = status, headers, False, exc_info
+        if self._on_start is not None:
+            held = self.hold
+            self._on_start(self)
+            self.hold = self.hold or held  # once held (write() data kept), always held
+        if self.hold:
+            return self.written.append
+        self.sent = True
+        return self._server(self.status, self.headers, exc_info)
 
-    @headers.setter
-    def headers(self, headers: Headers) -> None:
-        self._headers = headers
+    # -- headers, by name, on the raw list ------------------------------------------------
 
-    @property
-    def raw_headers(self) -> list[tuple[str, str]]:
-        """The headers as a WSGI list, to read without building a ``Headers``; do not mutate."""
-        return self._raw if self._headers is None else self._headers.to_wsgi_list()
+    def get(self, name: str) -> str | None:
+        """The value of header ``name`` (any case); several lines are joined with ``", "``."""
+        lowered = name.lower()
+        found = [v for k, v in self.headers if k.lower() == lowered]
+        if not found:
+            return None
+        return found[0] if len(found) == 1 else ", ".join(found)
 
-    def add_header(self, name: str, value: str) -> None:
-        """Add a header line, without building a ``Headers`` when none was built yet."""
-        if self._headers is None:
-            self._raw = [*self._raw, (name, value)]  # a copy: the list is the app's
-        else:
-            self._headers.add(name, value)
+    def fields(self, names: frozenset[str]) -> dict[str, str]:
+        """The headers named in ``names`` (lower case) in one pass, by lower-case name."""
+        found: dict[str, str] = {}
+        for key, value in self.headers:
+            key = key.lower()
+            if key in names:
+                found[key] = f"{found[key]}, {value}" if key in found else value
+        return found
 
-    @property
-    def app_iter(self) -> Iterable[bytes]:
-        """The application's own iterable, e.g. to recognise a ``wsgi.file_wrapper``."""
-        return self._original
+    def _edit(self) -> HeaderList:
+        if not self._own:  # the first edit copies: the list is the application's
+            self.headers, self._own = list(self.headers), True
+        return self.headers
 
-    def known_body(self) -> list[bytes] | None:
-        """Return the whole body as a list when it is already in memory, else ``None``.
+    def add(self, name: str, value: str) -> None:
+        """Add one header line."""
+        self._edit().append((name, value))
 
-        The body is known when the application returned a list or tuple (the common case for
-        frameworks) or after :meth:`read_bounded`; a generator or file wrapper is never read.
-        """
-        rest = self._rest
-        if isinstance(rest, (list, tuple)):
-            if type(rest) is list and not self._written and not self._head:
-                return rest  # the common case, without a copy
-            return [*self._written, *self._head, *rest]
+    def pop(self, name: str) -> str | None:
+        """Remove every ``name`` line; return the first value (``None``: there was none)."""
+        lowered = name.lower()
+        if not any(k.lower() == lowered for k, _ in self.headers):
+            return None
+        headers = self._edit()
+        first = next(v for k, v in headers if k.lower() == lowered)
+        headers[:] = [(k, v) for k, v in headers if k.lower() != lowered]
+        return first
+
+    def set(self, name: str, value: str) -> None:
+        """Set header ``name`` to one line with ``value``, in the place of the first one."""
+        lowered = name.lower()
+        headers = self._edit()
+        for i, (key, _) in enumerate(headers):
+            if key.lower() == lowered:
+                headers[i] = (name, value)
+                if any(k.lower() == lowered for k, _ in headers[i + 1:]):
+                    headers[i + 1:] = [(k, v) for k, v in headers[i + 1:]
+                                       if k.lower() != lowered]
+                return
+        headers.append((name, value))
+
+    def replace_headers(self, status: str, headers: HeaderList) -> None:
+        """Answer with ``status`` and a new header list (the layer's own)."""
+        self.status, self.headers, self._own = status, headers, True
+
+    def vary(self, name: str) -> None:
+        """Add ``name`` to ``Vary`` (merged into one line, never twice; ``*`` is kept)."""
+        values = [v for k, v in self.headers if k.lower() == "vary"]
+        if not values:
+            self._edit().append(("Vary", name))
+            return
+        merged = merge_vary(values, name)
+        if merged is not None:
+            self.set("Vary", merged)
+
+    # -- the body ---------------------------------------------------------------------------
+
+    def known_body(self, app_iter: Iterable[bytes]) -> list[bytes] | None:
+        """The whole body when it is in memory (a list or tuple), with ``write()`` data first;
+        ``None`` for a generator or file, which is never read."""
+        if isinstance(app_iter, (list, tuple)):
+            if not self.written and type(app_iter) is list:
+                return app_iter  # the common case, without a copy
+            return [*self.written, *app_iter]
         return None
 
-    def iter_chunks(self) -> Iterator[bytes]:
-        """Iterate the body still to send, in order (``write()`` data first)."""
-        yield from self._written
-        yield from self._head
-        # Not ``yield from``: closing this generator would then close the application's
-        # iterable too, and it must be closed exactly once, by :meth:`close`.
-        for chunk in self._rest:  # noqa: UP028
-            yield chunk
+    def send(self, app_iter: Iterable[bytes],
+             transform: BodyTransform | None = None) -> Iterable[bytes]:
+        """Start the response (once) and return the body for the server.
 
-    def read_bounded(self, limit: int) -> list[bytes]:
-        """Read the whole body into memory, at most ``limit`` bytes, and keep it for sending.
-
-        Raises :class:`BodyTooLarge` past the limit; what was read stays in front of the rest,
-        so the response can still be sent unchanged, streaming the remainder.
+        Without ``transform``, an application iterable is returned as is (a
+        ``wsgi.file_wrapper`` keeps its fast path, nothing is added per chunk). With
+        ``transform``, the chunks (``write()`` data first) pass through
+        ``transform(iterator)``. Either way the application's iterable is closed exactly once
+        when the server closes the body.
         """
-        known = self.known_body()
-        if known is not None:
-            if sum(map(len, known)) > limit:
-                raise BodyTooLarge(limit)
-            return known
-        read = [*self._written, *self._head]
-        size = sum(map(len, read))
-        iterator = iter(self._rest)
-        self._written, self._head, self._rest = [], read, iterator
-        if size > limit:
-            # Already past the limit: pulling another chunk would only delay a stream.
-            raise BodyTooLarge(limit)
-        for chunk in iterator:
-            read.append(chunk)
-            size += len(chunk)
-            if size > limit:
-                raise BodyTooLarge(limit)
-        self._rest = []
-        return read
-
-    def replace_body(self, chunks: Iterable[bytes]) -> None:
-        """Send ``chunks`` instead of the application's body (which is still closed)."""
-        self._written, self._head, self._rest = [], [], chunks
-
-    def close(self) -> None:
-        """Close the application's iterable (once). :meth:`send` arranges this for you."""
-        self._close()
-
-    def start(self) -> None:
-        """Forward status and headers to the server's ``start_response`` (once)."""
-        if not self._sent:
-            self._sent = True
-            headers = self._raw if self._headers is None else self._headers.to_wsgi_list()
-            self._start_response(self.status, headers, self.exc_info)
-
-    def send(self, transform: BodyTransform | None = None) -> Iterable[bytes]:
-        """Start the response and return the body for the server.
-
-        Without ``transform``, an untouched application iterable is returned as is (so a
-        ``wsgi.file_wrapper`` keeps its fast path and nothing is added per chunk). With
-        ``transform``, the chunks pass through ``transform(iterator)``. Either way the
-        application's iterable is closed exactly once when the server closes the body.
-        """
-        self.start()
+        if not self.sent:
+            self.sent = True
+            self._server(self.status, self.headers, self.exc_info)
         if transform is None:
-            if self._rest is self._original and not self._written and not self._head:
-                return self._original
-            return Body(self.iter_chunks(), self)
-        return Body(transform(self.iter_chunks()), self)
+            if not self.written:
+                return app_iter
+            return Body(chain(self.written, app_iter), app_iter)
+        return Body(transform(chain(self.written, app_iter)), app_iter)
 
-    def _capture(self, status: str, headers: list[tuple[str, str]],
-                 exc_info: ExcInfo | None = None) -> Callable[[bytes], None]:
-        """The ``start_response`` the wrapped application sees."""
-        if exc_info is not None and self._sent:
-            # The server has the headers: it re-raises once they are on the wire (PEP 3333).
-            self.restarted = True
-            return self._start_response(status, headers, exc_info)
-        if self.status and exc_info is None:
-            raise AssertionError("start_response called a second time without exc_info")
-        self.status = status
-        self._raw, self._headers = headers, None
-        self.exc_info = exc_info
-        return self._written.append
-
-
-def _noop() -> None:
-    return None
+    def send_instead(self, body: list[bytes], app_iter: Iterable[bytes]) -> Body:
+        """Start the response and send ``body`` instead of the application's (still closed)."""
+        if not self.sent:
+            self.sent = True
+            self._server(self.status, self.headers, self.exc_info)
+        return Body(body, app_iter)
 
 
 def call_app(app: WSGIApplication, environ: WSGIEnvironment,
-             start_response: StartResponse) -> Response:
-    """Run ``app`` and capture its response without sending anything.
+             response: Response) -> Iterable[bytes]:
+    """Run ``app`` with ``response`` as its ``start_response``; return its iterable.
 
     If the application returns before calling ``start_response`` (a generator that calls it on
     first iteration), chunks are pulled until it does; they stay at the front of the body.
     Exceptions from the application propagate, after its iterable was closed.
     """
-    response = Response(start_response)
-    app_iter = app(environ, response._capture)
-    response._original = response._rest = app_iter
-    response._close = _Closer(app_iter)
+    app_iter = app(environ, response.start_response)
+    if response.status:
+        return app_iter
+    iterator = iter(app_iter)
+    head: list[bytes] = []
+    try:
+        for chunk in iterator:
+            head.append(chunk)
+            if response.status:
+                break
+    except BaseException:
+        _Closer(app_iter)()
+        raise
     if not response.status:
-        iterator = iter(app_iter)
-        response._rest = iterator
-        try:
-            for chunk in iterator:
-                response._head.append(chunk)
-                if response.status:
-                    break
-        except BaseException:
-            response._close()
-            raise
-        if not response.status:
-            response._close()
-            raise RuntimeError("the application returned without calling start_response")
-    return response
+        _Closer(app_iter)()
+        raise RuntimeError("the application returned without calling start_response")
+    return Body(chain(head, iterator), app_iter)
+
+
+def peek(app_iter: Iterable[bytes]) -> tuple[list[bytes], Iterator[bytes]]:
+    """Pull ``app_iter`` up to and including its first non-empty chunk.
+
+    Returns the chunks pulled and the iterator of the rest. The server sends no header before
+    the first byte, so a failure here (it propagates; the caller closes ``app_iter``) can still
+    be answered with an error page by ``start_response(..., exc_info)``.
+    """
+    iterator = iter(app_iter)
+    head: list[bytes] = []
+    for chunk in iterator:
+        head.append(chunk)
+        if chunk:
+            break
+    return head, iterator
+
+
+def resume(head: list[bytes], rest: Iterator[bytes], app_iter: Iterable[bytes],
+           on_error: Callable[[], object] | None = None) -> Body:
+    """The body after :func:`peek`: ``head`` then ``rest``, closing ``app_iter`` once.
+
+    ``on_error()``, if given, runs (inside the ``except``) when the rest fails mid-stream,
+    before the exception goes on to the server, which cuts the response.
+    """
+    if on_error is None:
+        return Body(chain(head, rest), app_iter)
+    return Body(_watched(head, rest, on_error), app_iter)
+
+
+def _watched(head: list[bytes], rest: Iterator[bytes],
+             on_error: Callable[[], object]) -> Iterator[bytes]:
+    yield from head
+    try:
+        # Not ``yield from``: closing this generator would then close the application's
+        # iterable too, and it must be closed exactly once, by ``Body``.
+        for chunk in rest:  # noqa: UP028
+            yield chunk
+    except Exception:
+        on_error()
+        raise
 
 
 def simple_response(start_response: StartResponse, status: str, body: bytes,

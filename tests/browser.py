@@ -56,14 +56,13 @@ def no_javascript(app):
 
     Chromium's own switches to disable JavaScript also break ``--dump-dom``; a CSP does not.
     """
-    from middleware.wsgi import hook_start_response
+    from middleware.wsgi import Response
 
-    def add_csp(status, headers):
-        headers["Content-Security-Policy"] = "script-src 'none'"
-        return status
+    def add_csp(response):
+        response.set("Content-Security-Policy", "script-src 'none'")
 
     def wrapped(environ, start_response):
-        return app(environ, hook_start_response(start_response, add_csp))
+        return app(environ, Response(start_response, add_csp).start_response)
 
     return wrapped
 

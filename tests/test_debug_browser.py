@@ -15,7 +15,7 @@ import re
 
 from browser import dump_dom, no_javascript
 from middleware.debug import DebugMiddleware
-from middleware.wsgi import call_app
+from middleware.wsgi import Response, call_app
 from servers import serve_in_thread
 
 QUIET = logging.getLogger("tests.debug.browser")
@@ -112,16 +112,16 @@ def with_probe(app, steps: str = "finish();"):
     """Add :data:`PROBE` to HTML pages of ``app``, first thing in ``<head>``."""
 
     def wrapped(environ, start_response):
-        response = call_app(app, environ, start_response)
-        if not response.headers.get("Content-Type", "").startswith("text/html"):
-            return response.send()
-        page = b"".join(response.read_bounded(10_000_000)).decode()
+        response = Response(start_response, hold=True)
+        app_iter = call_app(app, environ, response)
+        if not (response.get("Content-Type") or "").startswith("text/html"):
+            return response.send(app_iter)
+        page = b"".join(response.written + list(app_iter)).decode()
         nonce = re.search(r'<script nonce="([^"]+)">', page).group(1)
         probe = f'<script nonce="{nonce}">{PROBE.replace("CONSOLE", steps)}</script>'
         page = page.replace("<head>", "<head>" + probe, 1).encode()
-        response.replace_body([page])
-        response.headers["Content-Length"] = str(len(page))
-        return response.send()
+        response.set("Content-Length", str(len(page)))
+        return response.send_instead([page], app_iter)
 
     return wrapped
 

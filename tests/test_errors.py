@@ -14,7 +14,7 @@ from paste.deploy import loadapp
 
 from harness import make_environ, serve
 from middleware import ErrorPageMiddleware
-from middleware.errors import filter_factory, scrub_query
+from middleware.errors import current_request_id, filter_factory, scrub_query
 from servers import serve_in_thread
 
 LOGGER = "middleware.errors"
@@ -263,7 +263,7 @@ def test_valid_incoming_request_id_is_used():
     seen = {}
 
     def app(environ, start_response):
-        seen["id"] = environ["middleware.request_id"]
+        seen["id"] = current_request_id(environ)
         raise Boom("x")
 
     result = serve(ErrorPageMiddleware(app, logger="tests.errors.quiet"), environ)
@@ -289,17 +289,41 @@ def test_invalid_incoming_request_id_is_replaced_by_a_generated_one(bad):
     assert HEX_ID.fullmatch(environ["middleware.request_id"])
 
 
-def test_request_id_is_in_environ_for_every_request_but_echoed_only_on_errors():
+def test_request_id_is_drawn_only_when_asked_and_echoed_only_on_errors():
     seen = {}
 
     def app(environ, start_response):
-        seen["id"] = environ["middleware.request_id"]
+        seen["before"] = environ.get("middleware.request_id")
+        seen["id"] = current_request_id(environ)
+        seen["again"] = environ["middleware.request_id"]
         start_response("200 OK", [("Content-Type", "text/plain")])
         return [b"ok"]
 
     result = run(app)
-    assert HEX_ID.fullmatch(seen["id"])
+    assert seen["before"] is None
+    assert HEX_ID.fullmatch(seen["id"]) and seen["again"] == seen["id"]
     assert result.header("X-Request-ID") is None
+
+
+def test_a_success_nobody_asked_about_draws_no_request_id():
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"ok"]
+
+    environ = make_environ()
+    assert serve(ErrorPageMiddleware(app), environ).status == "200 OK"
+    assert "middleware.request_id" not in environ
+
+
+def test_the_id_the_app_asked_for_is_the_one_on_its_error_page():
+    seen = {}
+
+    def app(environ, start_response):
+        seen["id"] = current_request_id(environ)
+        raise Boom("x")
+
+    result = run(app)
+    assert result.header("X-Request-ID") == seen["id"]
 
 
 def test_kept_error_response_also_carries_the_request_id():

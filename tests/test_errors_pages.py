@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from harness import make_environ, serve
 from middleware.errors import MESSAGES, ErrorPageMiddleware, negotiate, scrub_query
+from middleware.errors.pages import HTML, PROBLEM_JSON, TEXT, PageSet
 from middleware.errors.report import secret_pattern
 
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
@@ -363,3 +364,14 @@ def test_any_incoming_request_id_yields_a_safe_id_on_the_page(incoming):
     assert re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._:+=/-]{0,127}", rid)
     assert rid == incoming or re.fullmatch(r"[0-9a-f]{32}", rid)
     assert result.body.endswith(f"Request ID: {rid}\n".encode())
+
+
+@pytest.mark.parametrize("form", [HTML, PROBLEM_JSON, TEXT])
+def test_cached_pages_carry_each_requests_own_id_and_odd_ids_are_still_escaped(form):
+    pages = PageSet()
+    first = pages.render(404, form, "a" * 32)
+    second = pages.render(404, form, "b" * 32)
+    assert b"a" * 32 in first.body and b"b" * 32 in second.body and b"a" * 32 not in second.body
+    assert second.body == pages._render(404, form, "b" * 32).body
+    odd = pages.render(404, form, "<x>")
+    assert odd.body == pages._render(404, form, "<x>").body

@@ -11,12 +11,12 @@ import pytest
 from harness import HTML, AppError, TrackedIterable, TrackedList, Tracker, make_environ, serve
 from middleware.wsgi import (
     Body,
-    BodyTooLarge,
+    Response,
     call_app,
     close_once,
-    hook_start_response,
     is_file_wrapper,
-    rewrite_start_response,
+    peek,
+    resume,
     simple_response,
     status_code,
 )
@@ -24,15 +24,17 @@ from middleware.wsgi import (
 
 def passthrough(app):
     def wrapped(environ, start_response):
-        return call_app(app, environ, start_response).send()
+        response = Response(start_response, hold=True)
+        return response.send(call_app(app, environ, response))
     return wrapped
 
 
 def upper(app):
     def wrapped(environ, start_response):
-        response = call_app(app, environ, start_response)
-        response.headers.pop("Content-Length", None)
-        return response.send(lambda chunks: (c.upper() for c in chunks))
+        response = Response(start_response, hold=True)
+        app_iter = call_app(app, environ, response)
+        response.pop("Content-Length")
+        return response.send(app_iter, lambda chunks: (c.upper() for c in chunks))
     return wrapped
 
 
@@ -195,7 +197,7 @@ def test_start_response_twice_without_exc_info_is_refused():
         passthrough(app)(make_environ(), lambda *a: None)
 
 
-def test_hook_start_response_edits_headers_and_keeps_write_streaming():
+def test_on_start_edits_headers_and_keeps_write_streaming():
     sent = []
 
     def server_start_response(status, headers, exc_info=None):
@@ -208,52 +210,64 @@ def test_hook_start_response_edits_headers_and_keeps_write_streaming():
         assert sent[-1] == b"streamed at once"
         return []
 
-    def add(status, headers):
-        headers.add("X-Added", "yes")
-        return "202 Accepted"
+    def add(response):
+        response.add("X-Added", "yes")
+        response.replace_headers("202 Accepted", response.headers)
 
-    app(make_environ(), hook_start_response(server_start_response, add))
+    app(make_environ(), Response(server_start_response, add).start_response)
     assert sent[0][0] == "202 Accepted"
     assert ("X-Added", "yes") in sent[0][1]
 
 
-def test_read_bounded_reads_a_small_generator_and_keeps_it_for_sending():
+def test_held_write_data_is_kept_and_sent_first():
+    def wrapped(environ, start_response):
+        response = Response(start_response, hold=True)
+        app_iter = call_app(app, environ, response)
+        assert response.known_body(app_iter) == [b"one ", b"two"]
+        return response.send(app_iter)
+
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])(b"one ")
+        return [b"two"]
+
+    assert serve(wrapped, make_environ()).body == b"one two"
+
+
+def test_peek_pulls_up_to_the_first_non_empty_chunk_and_resume_sends_all_in_order():
     tracker = Tracker()
 
     def wrapped(environ, start_response):
-        response = call_app(generator_app(tracker), environ, start_response)
-        assert response.read_bounded(100) == [b"a", b"b", b"c"]
-        assert response.known_body() == [b"a", b"b", b"c"]
-        return response.send()
+        app_iter = generator_app(tracker, chunks=(b"", b"a", b"b"))(environ, start_response)
+        head, rest = peek(app_iter)
+        assert head == [b"", b"a"] and tracker.produced == 2
+        return resume(head, rest, app_iter)
 
     result = serve(wrapped, make_environ())
-    assert result.body == b"abc"
+    assert result.body == b"ab"
     assert tracker.closed == 1
 
 
-def test_read_bounded_past_the_limit_raises_and_the_body_still_streams_unchanged():
+def test_resume_reports_a_mid_stream_failure_and_reraises():
     tracker = Tracker()
+    seen = []
 
     def wrapped(environ, start_response):
-        response = call_app(generator_app(tracker, chunks=(b"aa", b"bb", b"cc")), environ,
-                            start_response)
-        with pytest.raises(BodyTooLarge):
-            response.read_bounded(3)
-        assert tracker.produced == 2
-        return response.send()
+        app_iter = generator_app(tracker, fail_at=1)(environ, start_response)
+        head, rest = peek(app_iter)
+        return resume(head, rest, app_iter, lambda: seen.append(sys.exc_info()[0]))
 
     result = serve(wrapped, make_environ())
-    assert result.body == b"aabbcc"
+    assert isinstance(result.error, AppError) and seen == [AppError]
     assert tracker.closed == 1
 
 
-def test_replace_body_sends_new_chunks_and_closes_the_original():
+def test_send_instead_sends_new_chunks_and_closes_the_original():
     tracker = Tracker()
 
     def wrapped(environ, start_response):
-        response = call_app(generator_app(tracker), environ, start_response)
-        response.replace_body([b"replaced"])
-        return response.send()
+        response = Response(start_response, hold=True)
+        app_iter = call_app(generator_app(tracker), environ, response)
+        return response.send_instead([b"replaced"], app_iter)
 
     result = serve(wrapped, make_environ())
     assert result.body == b"replaced"
@@ -265,8 +279,10 @@ def test_known_body_is_the_list_an_app_returned():
         start_response("200 OK", [])
         return [HTML]
 
-    response = call_app(app, make_environ(), lambda *a: None)
-    assert response.known_body() == [HTML]
+    response = Response(lambda *a: None, hold=True)
+    app_iter = call_app(app, make_environ(), response)
+    assert response.known_body(app_iter) is app_iter
+    assert response.known_body(iter([HTML])) is None
 
 
 def test_close_once_closes_everything_and_reraises_the_first_error():
@@ -309,17 +325,15 @@ def test_simple_response_sets_length_and_type():
     assert seen["status"] == "403 Forbidden"
 
 
-def test_hook_start_response_forwards_untouched_when_the_hook_is_not_needed():
+def test_untouched_headers_are_the_apps_own_list():
     sent = []
     original = [("Content-Type", "text/plain")]
 
     def server_start_response(status, headers, exc_info=None):
         sent.append(headers)
 
-    def hook(status, headers):
-        raise AssertionError("the hook must not run")
-
-    hook_start_response(server_start_response, hook, when=lambda: False)("200 OK", original)
+    Response(server_start_response, lambda response: response.get("Vary")).start_response(
+        "200 OK", original)
     assert sent[0] is original
 
 
@@ -340,32 +354,53 @@ def test_response_restarted_tells_a_transform_the_app_restarted_with_exc_info():
 
     def watching(app):
         def wrapped(environ, start_response):
-            response = call_app(app, environ, start_response)
+            response = Response(start_response, hold=True)
+            app_iter = call_app(app, environ, response)
 
             def transform(chunks):
                 for chunk in chunks:
                     seen.append(response.restarted)
                     yield chunk
-            return response.send(transform)
+            return response.send(app_iter, transform)
         return wrapped
 
     result = serve(watching(app), make_environ())
     assert result.status.startswith("500") and seen == [True]
 
 
-def test_rewrite_start_response_appends_without_touching_the_apps_list():
+def test_header_edits_copy_the_apps_list_and_work_by_name_in_any_case():
     sent = []
-    original = [("Content-Type", "text/plain")]
+    original = [("content-type", "text/plain"), ("Vary", "Accept"), ("X-Old", "1")]
 
-    def server_start_response(status, headers, exc_info=None):
-        sent.append((status, headers))
+    def edit(response):
+        assert response.get("Content-Type") == "text/plain"
+        response.vary("Cookie")
+        response.vary("accept")
+        assert response.pop("x-old") == "1" and response.pop("X-Old") is None
+        response.set("Content-Type", "text/html")
 
-    def rewrite(status, headers):
-        return "201 Created", [*headers, ("Vary", "Cookie")]
+    Response(lambda status, headers, exc_info=None: sent.append(headers), edit).start_response(
+        "200 OK", original)
+    assert sent == [[("Content-Type", "text/html"), ("Vary", "Accept, Cookie")]]
+    assert original == [("content-type", "text/plain"), ("Vary", "Accept"), ("X-Old", "1")]
 
-    rewrite_start_response(server_start_response, rewrite)("200 OK", original)
-    assert sent == [("201 Created", [("Content-Type", "text/plain"), ("Vary", "Cookie")])]
-    assert original == [("Content-Type", "text/plain")]
+
+def test_a_restart_with_exc_info_runs_on_start_again_on_the_new_headers():
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/html")])
+        try:
+            raise AppError("x")
+        except AppError:
+            start_response("500 Internal Server Error", [("Content-Type", "text/plain")],
+                           sys.exc_info())
+        return [b"failed"]
+
+    def wrapped(environ, start_response):
+        response = Response(start_response, lambda r: r.add("X-Seen", r.status[:3]), hold=True)
+        return response.send(call_app(app, environ, response))
+
+    result = serve(wrapped, make_environ())
+    assert result.status.startswith("500") and result.header("X-Seen") == "500"
 
 
 def test_is_file_wrapper_recognises_only_the_servers_wrapper():

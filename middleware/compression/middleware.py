@@ -6,15 +6,11 @@ from collections.abc import Callable, Iterable, Iterator
 from functools import lru_cache, partial
 from typing import TYPE_CHECKING
 
-from werkzeug.datastructures import Headers
-
-from middleware.headers import add_vary
 from middleware.wsgi import (
     Body,
     Response,
     call_app,
     is_file_wrapper,
-    rewrite_start_response,
     simple_response,
 )
 
@@ -23,10 +19,10 @@ from .negotiation import negotiate
 from .request_body import RequestRejected, decode_request
 from .rules import (
     DEFAULT_MIME_TYPES,
+    WATCHED,
     MimeTypes,
     forbids_transform,
-    header_fields,
-    weaken_etag,
+    weak_etag,
 )
 
 if TYPE_CHECKING:
@@ -162,11 +158,12 @@ class CompressionMiddleware:
         if environ.get(DISABLE_KEY) or self._is_excluded(environ.get("PATH_INFO", "")):
             return self.app(environ, start_response)
         coding = self._negotiate(environ.get("HTTP_ACCEPT_ENCODING"))
-        if coding is None or environ.get("REQUEST_METHOD") == "HEAD":
-            # Nothing to encode: only headers change, so the body is never wrapped.
-            hook = partial(self._headers_only, environ, coding)
-            return self.app(environ, rewrite_start_response(start_response, hook))
-        return self._compressed(environ, start_response, coding)
+        head = environ.get("REQUEST_METHOD") == "HEAD"
+        response = Response(start_response, partial(self._on_start, environ, coding, head))
+        app_iter = call_app(self.app, environ, response)
+        if not response.hold:
+            return app_iter  # headers only (or nothing) changed: the body is the app's
+        return self._encoded(environ, response, app_iter, coding)  # type: ignore[arg-type]
 
     def _with_decoded_request(self, environ: WSGIEnvironment,
                               start_response: StartResponse) -> Iterable[bytes]:
@@ -190,11 +187,11 @@ class CompressionMiddleware:
             path in self.exclude_paths or path.startswith(self._excluded_prefixes))
 
     @staticmethod
-    def _opted_out(environ: WSGIEnvironment, headers: Headers, fields: dict[str, str]) -> bool:
+    def _opted_out(environ: WSGIEnvironment, response: Response, fields: dict[str, str]) -> bool:
         """The app's per-response opt-out: ``Content-Encoding: identity`` or the environ flag."""
         encoding = fields.get("content-encoding")
         if encoding is not None and encoding.strip().lower() == "identity":
-            del headers["Content-Encoding"]
+            response.pop("Content-Encoding")
             return True
         return bool(environ.get(DISABLE_KEY))
 
@@ -215,102 +212,85 @@ class CompressionMiddleware:
         return int(length) < self.min_size
 
     @staticmethod
-    def _vary(headers: Headers, fields: dict[str, str]) -> None:
-        if "vary" in fields:
-            add_vary(headers, "Accept-Encoding")
-        else:  # the common case, without parsing
-            headers.add("Vary", "Accept-Encoding")
-
-    @staticmethod
-    def _weaken(headers: Headers, fields: dict[str, str]) -> None:
+    def _weaken(response: Response, fields: dict[str, str]) -> None:
         etag = fields.get("etag")
         if etag is not None and not etag.startswith("W/"):
-            weaken_etag(headers)
+            weak = weak_etag(etag)
+            if weak is None:
+                response.pop("ETag")
+            else:
+                response.set("ETag", weak)
 
-    def _headers_only(self, environ: WSGIEnvironment, coding: str | None, status: str,
-                      raw: list[tuple[str, str]]) -> tuple[str, list[tuple[str, str]]]:
-        """Header rules for responses that will not be encoded (identity requests, HEAD).
+    def _on_start(self, environ: WSGIEnvironment, coding: str | None, head: bool,
+                  response: Response) -> None:
+        """The header rules, applied once when the app starts the response.
 
-        ``Vary`` still tells caches that another client may get an encoded variant. A HEAD
-        response (or a 304) gets the weak ``ETag`` its GET would carry, so caches holding the
-        encoded response do not take it as a changed resource. The usual outcome, one
-        ``Vary`` line appended, needs no ``Headers``.
+        ``Vary`` goes on every eligible response, encoded or not: caches must know another
+        client may get another variant. A HEAD response (or a 304) gets the weak ``ETag`` its
+        GET would carry, so caches holding the encoded response do not take it as a changed
+        resource. A response that may be encoded is held (:attr:`Response.state` keeps the
+        headers read here) until the body is in view.
         """
-        fields = header_fields(raw)
-        if "content-encoding" in fields or environ.get(DISABLE_KEY):
-            headers = Headers(raw)
-            if self._opted_out(environ, headers, fields):
-                return status, headers.to_wsgi_list()
-        if not self._eligible(int(status[:3]), fields):
-            return status, raw
-        weaken = (coding is not None and not self._too_small(fields)
-                  and not fields.get("etag", "W/").startswith("W/"))
-        if "vary" not in fields and not weaken:
-            return status, [*raw, ("Vary", "Accept-Encoding")]
-        headers = Headers(raw)
-        self._vary(headers, fields)
-        if weaken:
-            weaken_etag(headers)
-        return status, headers.to_wsgi_list()
-
-    def _compressed(self, environ: WSGIEnvironment, start_response: StartResponse,
-                    coding: str) -> Iterable[bytes]:
-        """Run the app with its response captured, and encode the body if the rules allow."""
-        response = call_app(self.app, environ, start_response)
-        # Read the app's list as is: a Headers is built only when one is edited below.
-        fields = header_fields(response.raw_headers)
+        response.state = None
+        fields = response.fields(WATCHED)
         if ("content-encoding" in fields or environ.get(DISABLE_KEY)) and self._opted_out(
-                environ, response.headers, fields):
-            return response.send()
+                environ, response, fields):
+            return
         code = response.status_code
         if not self._eligible(code, fields):
-            return response.send()
-        if "vary" in fields:
-            add_vary(response.headers, "Accept-Encoding")
-        else:
-            response.add_header("Vary", "Accept-Encoding")
-        if code == 304 or self._too_small(fields):
-            if code == 304:
-                self._weaken(response.headers, fields)
-            return response.send()
-        headers = response.headers
-        known = response.known_body()
+            return
+        response.vary("Accept-Encoding")
+        if coding is None:
+            return
+        if head or code == 304:
+            if code == 304 or not self._too_small(fields):
+                self._weaken(response, fields)
+            return
+        if not self._too_small(fields):
+            response.hold = True
+            response.state = fields
+
+    def _encoded(self, environ: WSGIEnvironment, response: Response,
+                 app_iter: Iterable[bytes], coding: str) -> Iterable[bytes]:
+        """Encode the body of a held response, one-shot when it is in memory, else streamed."""
+        fields: dict[str, str] | None = response.state  # type: ignore[assignment]
+        if fields is None:  # held once, but a restart with exc_info made it ineligible
+            return response.send(app_iter)
+        known = response.known_body(app_iter)
         if known is not None:
-            return self._one_shot(environ, response, fields, coding, known)
+            return self._one_shot(environ, response, app_iter, fields, coding, known)
         # A body whose length the app knew up front is a download, not a live feed: chunks
         # need no flush (each costs a few bytes), the compressor fills its blocks instead.
-        live = "content-length" not in fields and not is_file_wrapper(response.app_iter, environ)
+        live = "content-length" not in fields and not is_file_wrapper(app_iter, environ)
         if not live:
-            del headers["Content-Length"]
-        self._mark_encoded(environ, headers, fields, coding)
+            response.pop("Content-Length")
+        self._mark_encoded(environ, response, fields, coding)
         stream = self._encoders[coding].stream(flush=live)
-        return response.send(partial(_encode_stream, stream, response))
+        return response.send(app_iter, partial(_encode_stream, stream, response))
 
-    def _one_shot(self, environ: WSGIEnvironment, response: Response, fields: dict[str, str],
-                  coding: str, chunks: list[bytes]) -> Iterable[bytes]:
+    def _one_shot(self, environ: WSGIEnvironment, response: Response, app_iter: Iterable[bytes],
+                  fields: dict[str, str], coding: str, chunks: list[bytes]) -> Iterable[bytes]:
         """Encode a body held in memory; keep the original when it is small or would grow."""
         data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
         if len(data) < self.min_size:
-            return response.send()
+            return response.send(app_iter)
         encoded = self._encoders[coding].compress(data)
         if len(encoded) >= len(data):
-            return response.send()
-        headers = response.headers
+            return response.send(app_iter)
         if "content-length" in fields:
-            headers["Content-Length"] = str(len(encoded))
+            response.set("Content-Length", str(len(encoded)))
         else:
-            headers.add("Content-Length", str(len(encoded)))
-        self._mark_encoded(environ, headers, fields, coding)
-        response.replace_body([encoded])
-        return response.send()
+            response.add("Content-Length", str(len(encoded)))
+        self._mark_encoded(environ, response, fields, coding)
+        return response.send_instead([encoded], app_iter)
 
-    def _mark_encoded(self, environ: WSGIEnvironment, headers: Headers, fields: dict[str, str],
-                      coding: str) -> None:
-        headers.add("Content-Encoding", coding)  # there was none: the rules checked
-        self._weaken(headers, fields)
+    def _mark_encoded(self, environ: WSGIEnvironment, response: Response,
+                      fields: dict[str, str], coding: str) -> None:
+        response.add("Content-Encoding", coding)  # there was none: the rules checked
+        self._weaken(response, fields)
         if "accept-ranges" in fields:
             # Byte ranges would point into the encoded body: no range support on this variant.
-            del headers["Accept-Ranges"]
+            response.pop("Accept-Ranges")
         environ[ENCODING_KEY] = coding
 
 

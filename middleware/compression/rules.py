@@ -1,22 +1,20 @@
 """The header rules of response compression: which types to compress, ``Vary``, ``ETag``.
 
-Small pure functions on a werkzeug :class:`~werkzeug.datastructures.Headers`, so each rule can
-be read and tested on its own.
+Small pure functions on header values, so each rule can be read and tested on its own; the
+middleware applies them to the response through :class:`middleware.wsgi.Response`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from werkzeug.datastructures import Headers
 from werkzeug.http import parse_list_header, quote_etag, unquote_etag
 
 __all__ = [
     "DEFAULT_MIME_TYPES",
     "MimeTypes",
     "forbids_transform",
-    "header_fields",
-    "weaken_etag",
+    "weak_etag",
 ]
 
 #: The response headers the rules look at, lower case.
@@ -110,35 +108,21 @@ class MimeTypes:
         return f"MimeTypes({list(self.patterns)!r})"
 
 
-def header_fields(headers: Headers) -> dict[str, str]:
-    """The :data:`WATCHED` headers by lower-case name, repeated ones joined with ``", "``.
-
-    One pass over the list: cheaper than a case-insensitive lookup per rule.
-    """
-    fields: dict[str, str] = {}
-    for key, value in headers:
-        key = key.lower()
-        if key in WATCHED:
-            fields[key] = f"{fields[key]}, {value}" if key in fields else value
-    return fields
-
-
-def weaken_etag(headers: Headers) -> None:
-    """Turn a strong ``ETag`` into a weak one (``"x"`` -> ``W/"x"``).
+def weak_etag(value: str) -> str | None:
+    """The weak form of a strong ``ETag`` value (``"x"`` -> ``W/"x"``), ``None`` to drop it.
 
     The encoded body differs byte for byte from the one the application tagged, so the tag can
     no longer be strong; a weak tag still matches ``If-None-Match`` (weak comparison, RFC 9110
     13.1.2), so conditional requests keep getting their 304. An unquoted tag is quoted; one
     that cannot be represented is dropped rather than left strong.
     """
-    value = headers.get("ETag")
-    if value is None or value.startswith("W/"):
-        return
+    if value.startswith("W/"):
+        return value
     tag, _ = unquote_etag(value)
     try:
-        headers["ETag"] = quote_etag(tag or "", weak=True)
+        return quote_etag(tag or "", weak=True)
     except ValueError:
-        del headers["ETag"]
+        return None
 
 
 def forbids_transform(cache_control: str | None) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import secrets
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from types import FrameType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -17,7 +17,7 @@ from middleware.debug.page import render_html
 from middleware.debug.request import RequestInfo, collect_request, learn_secrets
 from middleware.debug.scrub import Scrubber
 from middleware.logsafe import for_log
-from middleware.wsgi import Body, ExcInfo, is_file_wrapper, simple_response
+from middleware.wsgi import ExcInfo, close_once, is_file_wrapper, peek, resume, simple_response
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -115,39 +115,27 @@ class DebugMiddleware:
         if self.console is not None and environ.get("PATH_INFO", "").startswith(
                 self._console_prefix) and self._may_debug(environ):
             return self.console(environ, start_response)
+        app_iter: Iterable[bytes] | None = None
         try:
             app_iter = self.app(environ, start_response)
+            if isinstance(app_iter, (list, tuple)) or is_file_wrapper(app_iter, environ):
+                return app_iter  # nothing left to fail (a file keeps the server's sendfile)
+            # Up to the first byte a failure can still become the page (the server sends no
+            # header before it); after it the server logs the error and cuts the response.
+            head, rest = peek(app_iter)
         except Exception:  # noqa: BLE001 - becomes the debug page (and is logged)
-            return self._error(environ, start_response, sys.exc_info())  # type: ignore[arg-type]
-        if isinstance(app_iter, (list, tuple)):
-            return app_iter
-        if is_file_wrapper(app_iter, environ):
-            return app_iter  # a file: keep the server's sendfile path
-        return Body(self._guard(environ, start_response, app_iter), app_iter)
+            exc_info = sys.exc_info()
+            if app_iter is not None:
+                self._close_quietly(app_iter)
+            return self._error(environ, start_response, exc_info)  # type: ignore[arg-type]
+        return resume(head, rest, app_iter)
 
-    def _guard(self, environ: WSGIEnvironment, start_response: StartResponse,
-               app_iter: Iterable[bytes]) -> Iterator[bytes]:
-        """Yield the application's chunks, catching errors until the first non-empty one.
-
-        After that chunk the headers are on the wire and a page is impossible, so an error in
-        the rest reaches the server, which logs it and cuts the response. ``Body`` closes the
-        application's iterable (once), also when this generator never started.
-        """
-        __traceback_hide__ = True  # read by the traceback model: this frame is ours
+    def _close_quietly(self, app_iter: Iterable[bytes]) -> None:
+        """Close the application's iterable after a failure; a second failure is only logged."""
         try:
-            iterator = iter(app_iter)
-            for chunk in iterator:
-                yield chunk
-                if chunk:
-                    break
-        except Exception:  # noqa: BLE001 - becomes the debug page (and is logged)
-            yield from self._error(environ, start_response,
-                                   sys.exc_info())  # type: ignore[arg-type]
-            return
-        # Not ``yield from``: closing this generator would close the application's iterable,
-        # and ``Body`` closes it too; it must be closed exactly once.
-        for chunk in iterator:
-            yield chunk
+            close_once(app_iter)()
+        except Exception:
+            self.logger.exception("DebugMiddleware: closing the body failed as well")
 
     def _may_debug(self, environ: WSGIEnvironment) -> bool:
         return self.access.client_allowed(environ) and self.access.host_allowed(environ)

@@ -16,9 +16,11 @@
   (RFC 9457) for API clients, ``text/plain`` otherwise. They show only the status, its standard
   title, a fixed friendly message and the request id: never a traceback, the exception text,
   the path or anything else from the request.
-* Every request gets an id: a valid incoming ``X-Request-ID`` or a new random one. It is put in
-  ``environ["middleware.request_id"]`` for other layers to log, shown on the page and echoed in
-  the ``X-Request-ID`` header of every error response (status >= 400).
+* Every error gets a request id: a valid incoming ``X-Request-ID`` or a new random one. It is
+  put in ``environ["middleware.request_id"]`` for other layers to log, shown on the page and
+  echoed in the ``X-Request-ID`` header of every error response (status >= 400). It is drawn
+  only when needed: an application that wants it for a success calls
+  ``current_request_id(environ)``, and then the same id is used throughout.
 
 When NOT to use it: in development, where you want tracebacks. Use
 :class:`middleware.debug.DebugMiddleware` instead (inside this layer, its traceback page is an
@@ -88,9 +90,15 @@ from middleware.errors.middleware import (
     ErrorPageMiddleware,
 )
 from middleware.errors.pages import MESSAGES, negotiate
-from middleware.errors.report import SECRET_WORDS, scrub_environ, scrub_query
+from middleware.errors.report import (
+    SECRET_WORDS,
+    current_request_id,
+    scrub_environ,
+    scrub_query,
+)
 
 __all__ = [
+    "current_request_id",
     "DEFAULT_CSP",
     "DEFAULT_KEEP_HEADERS",
     "MESSAGES",

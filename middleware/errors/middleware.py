@@ -7,21 +7,27 @@ import os
 import pkgutil
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from werkzeug.datastructures import Headers
 from werkzeug.exceptions import HTTPException
 
 from middleware.errors.pages import HTML, PageSet, negotiate
-from middleware.errors.report import Reporter, request_id, secret_pattern
-from middleware.headers import add_vary
+from middleware.errors.report import (
+    DEFAULT_ID_KEY,
+    ID_HEADER_KEY,
+    Reporter,
+    request_id,
+    secret_pattern,
+)
+from middleware.headers import merge_vary
 from middleware.wsgi import (
-    BodyTooLarge,
     ExcInfo,
     Response,
-    call_app,
+    close_once,
     is_file_wrapper,
-    status_code,
+    peek,
+    resume,
 )
 
 if TYPE_CHECKING:
@@ -112,88 +118,114 @@ class ErrorPageMiddleware:
         self._reporter = Reporter(self.logger, self.notify, secret_pattern(self.scrub))
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        rid = request_id(environ, self._environ_id_key)
-        response: Response | None = None
-        streamed = False
+        # Held: an error status can still become a page, and a failure before the first chunk
+        # a clean 500. A success goes on when the body is known or its first chunk is in hand.
+        if self._environ_id_key != DEFAULT_ID_KEY:
+            environ[ID_HEADER_KEY] = self._environ_id_key  # for current_request_id()
+        response = Response(start_response, hold=True)
+        app_iter: Iterable[bytes] | None = None
+        head: list[bytes] | None = None
+        rest: Iterator[bytes] | None = None
         try:
-            response = call_app(self.app, environ, start_response)
-            body = response.known_body()
-            if body is None and not is_file_wrapper(response.app_iter, environ):
-                streamed = True
-                # Pull up to the first byte before the headers go out (a server sends nothing
-                # earlier anyway), so a failure there still gets a clean 500.
-                try:
-                    body = response.read_bounded(0)
-                except BodyTooLarge:
-                    body = None
-            code = status_code(response.status)
+            app_iter = self.app(environ, response.start_response)
+            body = response.known_body(app_iter)
+            if body is None and not is_file_wrapper(app_iter, environ):
+                # write() data already is the first byte: past it, a failure is mid-stream.
+                # A generator that starts the response on its first step is started by peek.
+                head, rest = ([], iter(app_iter)) if any(response.written) else peek(app_iter)
+            if not response.status:
+                raise RuntimeError("the application returned without calling start_response")
+            code = response.status_code
         except Exception:  # noqa: BLE001 - logged by _fail, answered with a 500 page
-            if response is not None:
-                self._close_quietly(response, environ, rid)
-            return self._fail(environ, start_response, sys.exc_info(), rid)
+            if app_iter is not None:
+                self._close_quietly(app_iter, environ)
+            return self._fail(environ, start_response, sys.exc_info())
+        if code >= 400:
+            return self._error_response(response, code, app_iter, body, head, rest, environ)
+        if head is None:
+            return response.send(app_iter)
+        return response.send(resume(head, rest, app_iter, partial(self._streaming, environ)))
+
+    def _error_response(self, response: Response, code: int, app_iter: Iterable[bytes],
+                        body: list[bytes] | None, head: list[bytes] | None,
+                        rest: Iterator[bytes] | None, environ: WSGIEnvironment
+                        ) -> Iterable[bytes]:
+        """An error status from the application: log it, replace its body or tag it."""
+        rid = self.request_id(environ)
         if response.exc_info is not None:
             # The application caught its own exception and restarted with exc_info: log it.
             self._reporter.exception(response.exc_info, environ, rid, _BEFORE)
         elif code >= 500:
             self._reporter.server_error(response.status, environ, rid)
-        if code >= 400 and self._replaceable(response, body, environ):
-            return self._replace(response, code, environ, rid)
-        if code >= 400 and self.request_id_header is not None:
-            # Only errors carry the id: a Headers edit would double the cost of a success.
-            response.headers[self.request_id_header] = rid
-        if streamed:
-            return response.send(lambda chunks: self._guard(chunks, environ, rid))
-        return response.send()
+        if head is not None:
+            body = None if any(head) else [*response.written]
+        if self._replaceable(response, body, environ):
+            return self._replace(response, app_iter, code, environ, rid)
+        if self.request_id_header is not None:
+            response.set(self.request_id_header, rid)
+        if head is None:
+            return response.send(app_iter)
+        return response.send(resume(head, rest, app_iter,  # type: ignore[arg-type]
+                                    partial(self._streaming, environ)))
+
+    def request_id(self, environ: WSGIEnvironment) -> str:
+        """The request id (drawn on first use, then kept in ``environ``)."""
+        return request_id(environ, self._environ_id_key)
 
     def _replaceable(self, response: Response, body: list[bytes] | None,
                      environ: WSGIEnvironment) -> bool:
         """Whether the application's error response gets the configured page instead."""
-        opt_out = response.headers.pop(OPT_OUT_HEADER, None)
+        opt_out = response.pop(OPT_OUT_HEADER)
         if not self.intercept or environ.get(OPT_OUT_ENVIRON) is False:
             return False
         if opt_out is not None and opt_out.strip().lower() == "off":
             return False
-        media = response.headers.get("Content-Type", "").partition(";")[0].strip().lower()
+        media = (response.get("Content-Type") or "").partition(";")[0].strip().lower()
         if media in _REPLACEABLE_TYPES:
             return True
         # Any other type is the application's structured answer (JSON, XML...): keep it
         # unless it is empty.
         if body is not None:
             return not any(body)
-        return response.headers.get("Content-Length", "").strip() == "0"
+        return (response.get("Content-Length") or "").strip() == "0"
 
     def _page_headers(self, content_type: str, length: int, rid: str,
-                      kept: Iterable[tuple[str, str]]) -> Headers:
+                      kept: list[tuple[str, str]]) -> list[tuple[str, str]]:
         """The headers of a page: the kept ones first, then ours."""
-        headers = Headers(list(kept))
-        headers["Content-Type"] = content_type
-        headers["Content-Length"] = str(length)
-        headers["Cache-Control"] = "no-store"  # pages carry a per-request id
-        headers["X-Content-Type-Options"] = "nosniff"
-        add_vary(headers, "Accept")
+        headers = [*kept, ("Content-Type", content_type), ("Content-Length", str(length)),
+                   ("Cache-Control", "no-store"),  # pages carry a per-request id
+                   ("X-Content-Type-Options", "nosniff")]
+        vary = [v for k, v in kept if k.lower() == "vary"]
+        if vary:
+            merged = merge_vary(vary, "Accept")
+            if merged is not None:
+                headers = [(k, v) for k, v in headers if k.lower() != "vary"]
+                headers.append(("Vary", merged))
+        else:
+            headers.append(("Vary", "Accept"))
         if content_type == HTML and self.content_security_policy:
-            headers["Content-Security-Policy"] = self.content_security_policy
+            headers.append(("Content-Security-Policy", self.content_security_policy))
         if self.request_id_header is not None:
-            headers[self.request_id_header] = rid
+            headers.append((self.request_id_header, rid))
         return headers
 
     def _keep(self, name: str) -> bool:
         lowered = name.lower()
         return lowered in self._keep_exact or lowered.startswith(self._keep_prefixes)
 
-    def _replace(self, response: Response, code: int, environ: WSGIEnvironment,
-                 rid: str) -> Iterable[bytes]:
+    def _replace(self, response: Response, app_iter: Iterable[bytes], code: int,
+                 environ: WSGIEnvironment, rid: str) -> Iterable[bytes]:
         """Send the page for ``code`` in place of the application's body (still closed)."""
         page = self._pages.render(code, negotiate(environ.get("HTTP_ACCEPT")), rid)
-        kept = [(k, v) for k, v in response.headers.items() if self._keep(k)]
-        response.status = page.status
-        response.headers = self._page_headers(page.content_type, len(page.body), rid, kept)
-        response.replace_body([page.body])
-        return response.send()
+        kept = [(k, v) for k, v in response.headers if self._keep(k)]
+        response.replace_headers(page.status,
+                                 self._page_headers(page.content_type, len(page.body), rid, kept))
+        return response.send_instead([page.body], app_iter)
 
-    def _fail(self, environ: WSGIEnvironment, start_response: StartResponse, exc_info: ExcInfo,
-              rid: str) -> list[bytes]:
+    def _fail(self, environ: WSGIEnvironment, start_response: StartResponse,
+              exc_info: ExcInfo) -> list[bytes]:
         """Answer an exception raised before anything was sent with an error page."""
+        rid = self.request_id(environ)
         exc = exc_info[1]
         code, kept = 500, []
         if isinstance(exc, HTTPException) and exc.code and 400 <= exc.code <= 599:
@@ -207,28 +239,25 @@ class ErrorPageMiddleware:
         headers = self._page_headers(page.content_type, len(page.body), rid, kept)
         # exc_info: should the headers somehow be out already, the server re-raises instead
         # of sending a second set (PEP 3333).
-        start_response(page.status, headers.to_wsgi_list(), exc_info)
+        start_response(page.status, headers, exc_info)
         return [page.body]
 
-    def _guard(self, chunks: Iterator[bytes], environ: WSGIEnvironment,
-               rid: str) -> Iterator[bytes]:
-        """Stream ``chunks``; a failure after the headers went out is logged and re-raised.
+    def _streaming(self, environ: WSGIEnvironment) -> None:
+        """A failure after the headers went out: log it (the server then cuts the response).
 
         Nothing can be sent any more: re-raising makes the server drop the connection, so the
         client sees a truncated response rather than one that looks complete.
         """
-        try:
-            yield from chunks
-        except Exception:
-            self._reporter.exception(sys.exc_info(), environ, rid, _STREAMING)
-            raise
+        self._reporter.exception(sys.exc_info(), environ,  # type: ignore[arg-type]
+                                 self.request_id(environ), _STREAMING)
 
-    def _close_quietly(self, response: Response, environ: WSGIEnvironment, rid: str) -> None:
+    def _close_quietly(self, app_iter: Iterable[bytes], environ: WSGIEnvironment) -> None:
         """Close the application's iterable after a failure; a second failure is only logged."""
         try:
-            response.close()
+            close_once(app_iter)()
         except Exception:  # noqa: BLE001 - logged; the first failure is the one to answer
-            self._reporter.exception(sys.exc_info(), environ, rid, "while closing the body")
+            self._reporter.exception(sys.exc_info(), environ,  # type: ignore[arg-type]
+                                     self.request_id(environ), "while closing the body")
 
 
 def _logger(logger: object) -> logging.Logger | logging.LoggerAdapter:

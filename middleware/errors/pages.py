@@ -27,8 +27,10 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import string
 from collections.abc import Mapping
+from functools import lru_cache
 from html import escape
 from importlib import resources
 from typing import NamedTuple
@@ -78,6 +80,10 @@ _CLIENT_MESSAGE = "The request could not be completed."
 _SERVER_MESSAGE = "Something went wrong on our side. Please try again later."
 
 _BUILT_IN = "built-in"
+# Request ids made of these characters come out of every form unescaped, so a page rendered
+# once around a marker can take any of them.
+_PLAIN_ID = re.compile(r"[A-Za-z0-9._:+=/-]+")
+_MARKER = "rid0marker0a5e1f"
 
 
 class Page(NamedTuple):
@@ -88,6 +94,7 @@ class Page(NamedTuple):
     body: bytes
 
 
+@lru_cache(maxsize=256)  # clients send a handful of distinct Accept headers
 def negotiate(accept: str | None) -> str:
     """Return the ``Content-Type`` to answer an ``Accept`` header with (never fails)."""
     if not accept:
@@ -161,6 +168,7 @@ class PageSet:
                 self.templates[name] = check_template(text, f"pages[{key!r}]")
         built_in = resources.files("middleware").joinpath("templates/error.html")
         self.templates[_BUILT_IN] = check_template(built_in.read_text("utf-8"), "error.html")
+        self._cache: dict[tuple[int, str], tuple[str, list[bytes]]] = {}
 
     def template_for(self, code: int) -> string.Template:
         """The HTML template for ``code`` (see the lookup order in the module docstring)."""
@@ -172,7 +180,24 @@ class PageSet:
         raise AssertionError("the built-in template is always present")
 
     def render(self, code: int, content_type: str, request_id: str) -> Page:
-        """Render the page for ``code`` as ``content_type`` (one of :func:`negotiate`'s)."""
+        """Render the page for ``code`` as ``content_type`` (one of :func:`negotiate`'s).
+
+        Each (status, form) is rendered once and kept split around the request id, the only
+        value that changes per request; an id with characters any form would escape is
+        rendered in full.
+        """
+        if not _PLAIN_ID.fullmatch(request_id):
+            return self._render(code, content_type, request_id)
+        cached = self._cache.get((code, content_type))
+        if cached is None:
+            page = self._render(code, content_type, _MARKER)
+            cached = (page.status, page.body.split(_MARKER.encode()))
+            if len(self._cache) < 512:
+                self._cache[code, content_type] = cached
+        status, parts = cached
+        return Page(status, content_type, request_id.encode().join(parts))
+
+    def _render(self, code: int, content_type: str, request_id: str) -> Page:
         title, message = title_for(code), message_for(code)
         status = f"{code} {title}"
         if content_type == HTML:

@@ -1,7 +1,8 @@
 """Request ids, secret scrubbing, and reporting exceptions to the log and a ``notify`` hook.
 
 Request ids
-    :func:`request_id` takes the id an outer layer already put in
+    Drawn only when needed: when an error is answered or logged, or when the application asks
+    with :func:`current_request_id`. :func:`request_id` takes the id an outer layer already put in
     ``environ["middleware.request_id"]``, else a valid incoming header (``X-Request-ID`` by
     default: 1-128 characters of letters, digits and ``._:+=/-``, starting with a letter or
     digit, as set by nginx, Heroku or a load balancer), else a new random one (32 hex digits).
@@ -41,10 +42,13 @@ from middleware.scrubbing import mask_urls, secret_name_pattern
 if TYPE_CHECKING:
     from middleware.wsgi import ExcInfo
 
-__all__ = ["SECRET_WORDS", "Reporter", "request_id", "scrub_environ", "scrub_query",
+__all__ = ["SECRET_WORDS", "Reporter", "current_request_id", "request_id", "scrub_environ", "scrub_query",
            "secret_pattern"]
 
 ENVIRON_KEY = "middleware.request_id"
+#: where the error layer leaves the environ key of its incoming request id header
+ID_HEADER_KEY = "middleware.request_id.header"
+DEFAULT_ID_KEY = "HTTP_X_REQUEST_ID"
 _LOGGED_KEY = "middleware.errors.logged"
 SCRUBBED = "[scrubbed]"
 _VALID_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:+=/-]{0,127}")
@@ -80,6 +84,20 @@ def request_id(environ: dict[str, Any], header_key: str | None) -> str:
         rid = "%032x" % _bits(128)  # noqa: UP031 - twice as fast as an f-string here
     environ[ENVIRON_KEY] = rid
     return rid
+
+
+def current_request_id(environ: dict[str, Any]) -> str:
+    """The id of this request, for the application to log or show (drawn on first use).
+
+    Usage, inside an application wrapped by ``ErrorPageMiddleware``::
+
+        from middleware.errors import current_request_id
+
+        log.info("export started (request %s)", current_request_id(environ))
+
+    The same id then goes on any error page, log line and ``X-Request-ID`` of the response.
+    """
+    return request_id(environ, environ.get(ID_HEADER_KEY, DEFAULT_ID_KEY))
 
 
 def secret_pattern(extra: Iterable[str] = ()) -> re.Pattern[str]:

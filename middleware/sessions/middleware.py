@@ -18,7 +18,6 @@ from werkzeug.http import dump_cookie, http_date
 
 from middleware.config import as_bool, as_optional, as_seconds, as_str, filter_app_factory
 from middleware.cookies import request_cookies
-from middleware.headers import add_vary
 from middleware.logsafe import for_log
 from middleware.scrubbing import mask_url
 from middleware.sessions.backend import BadSession, SessionBackend
@@ -29,7 +28,7 @@ from middleware.sessions.server import SessionEnded, StoreBackend
 from middleware.sessions.session import ENVIRON_KEY, Session, SessionState
 from middleware.sessions.signing import Codec
 from middleware.sessions.sqlite import SQLiteStore
-from middleware.wsgi import close_once, rewrite_start_response, simple_response, status_code
+from middleware.wsgi import Response, close_once, simple_response
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -204,7 +203,7 @@ class SessionMiddleware:
         request = _Request(self, environ)
         environ[ENVIRON_KEY] = request.session
         try:
-            app_iter = self.app(environ, rewrite_start_response(start_response, request.respond))
+            app_iter = self.app(environ, Response(start_response, request.respond).start_response)
         except StoreUnavailable as exc:
             return request.unavailable(start_response, exc)
         if request.failure is None:
@@ -280,35 +279,34 @@ class _Request:
         state.had_cookie = True
         return state
 
-    def respond(self, status: str, headers: list[tuple[str, str]]
-                ) -> tuple[str, list[tuple[str, str]]]:
+    def respond(self, response: Response) -> None:
         """At ``start_response``: save, add ``Vary`` and the cookie, or become the 503."""
         if self.started:  # a second start_response (with exc_info): already done
-            return status, headers
+            return
         self.started = True
         session = self.session
         session.freeze()
         if not session.accessed and self.failure is None:
-            return status, headers  # untouched: nothing to add, nothing to save
+            return  # untouched: nothing to add, nothing to save
         if self.failure is None:
-            headers = _with_vary_cookie(headers)
+            response.vary("Cookie")
             state = session.state
-            if state is None or status_code(status) >= 500:
-                return status, headers  # never save what a failed request did
+            if state is None or response.status_code >= 500:
+                return  # never save what a failed request did
             try:
                 cookie = self.save(state)
             except StoreUnavailable as exc:
                 self.fail(exc)
             else:
                 if cookie:
-                    headers.append(("Set-Cookie", cookie))
-                return status, headers
+                    response.add("Set-Cookie", cookie)
+                return
         if self.returned:
             # the body is already with the server: it cannot become the 503 page any more
             raise self.error  # type: ignore[misc]
         self.replaced = True
         self.log_unavailable()
-        return "503 Service Unavailable", list(_HEADERS_503)
+        response.replace_headers("503 Service Unavailable", list(_HEADERS_503))
 
     def save(self, state: SessionState) -> str | None:
         """Let the backend save; the ``Set-Cookie`` line to send, if any."""
@@ -358,17 +356,6 @@ class _Request:
         exc_info = (type(exc), exc, exc.__traceback__) if self.started else None
         return simple_response(start_response, "503 Service Unavailable", _PAGE_503,
                                "text/html; charset=utf-8", _HEADERS_503[2:], exc_info)
-
-
-def _with_vary_cookie(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """A copy of ``headers`` whose ``Vary`` includes ``Cookie``."""
-    if not any(name.lower() == "vary" for name, _ in headers):
-        return [*headers, ("Vary", "Cookie")]
-    from werkzeug.datastructures import Headers
-
-    merged = Headers(headers)
-    add_vary(merged, "Cookie")
-    return merged.to_wsgi_list()
 
 
 def _cookie_domain_ok(domain: str) -> bool:

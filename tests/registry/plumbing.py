@@ -2,33 +2,35 @@
 
 from __future__ import annotations
 
-from middleware.wsgi import call_app, hook_start_response
+from middleware.wsgi import Response, call_app
 from registry import Case
 
 
 def header_hook(app):
-    """Adds a header through :func:`hook_start_response` (the cheap path)."""
+    """Adds a header in ``on_start``, forwarded at once (the cheap path)."""
+    def add(response):
+        response.add("X-Hooked", "1")
+
     def hooked(environ, start_response):
-        def add(status, headers):
-            headers.add("X-Hooked", "1")
-            return status
-        return app(environ, hook_start_response(start_response, add))
+        return app(environ, Response(start_response, add).start_response)
     return hooked
 
 
 def captured(app):
-    """Captures with :func:`call_app` and sends the body through an identity transform."""
+    """Holds the response and sends the body through an identity transform."""
     def wrapped(environ, start_response):
-        response = call_app(app, environ, start_response)
-        response.headers["X-Captured"] = "1"
-        return response.send(lambda chunks: (chunk for chunk in chunks))
+        response = Response(start_response, hold=True)
+        app_iter = call_app(app, environ, response)
+        response.set("X-Captured", "1")
+        return response.send(app_iter, lambda chunks: (chunk for chunk in chunks))
     return wrapped
 
 
 def captured_untouched(app):
-    """Captures with :func:`call_app` and sends the body untouched."""
+    """Holds the response and sends the body untouched."""
     def wrapped(environ, start_response):
-        return call_app(app, environ, start_response).send()
+        response = Response(start_response, hold=True)
+        return response.send(call_app(app, environ, response))
     return wrapped
 
 
