@@ -352,7 +352,10 @@ class _Request:
 
 def _with_vary_cookie(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
     """A copy of ``headers`` whose ``Vary`` includes ``Cookie``."""
-    if not any(name.lower() == "vary" for name, _ in headers):
+    for name, _ in headers:  # a loop, not any(<generator>): this runs on every response
+        if name.lower() == "vary":
+            break
+    else:
         return [*headers, ("Vary", "Cookie")]
     from werkzeug.datastructures import Headers
 
