@@ -139,7 +139,50 @@ def test_redis_store_keys_have_the_prefix_and_a_ttl(redis_server, redis_url):  #
     client = redis_server.admin
     (key,) = client.keys("*")
     assert key.startswith(b"app1:") and 590 <= client.ttl(key) <= 600
-    assert json.loads(client.get(key))["d"] == {"n": "1"}
+    record = client.hgetall(key)
+    assert record[b"k:n"] == b"1" and len(record.pop(b"m").split()) == 2
+    assert record == {b"k:n": b"1"}
+
+
+def test_redis_key_of_another_format_is_an_unknown_session_not_a_503(redis_server, redis_url):  # noqa: F811
+    mw = SessionMiddleware(store_app, KEY, store=RedisStore(redis_url))
+    c = Client(mw)
+    redis_server.admin.set("session:" + "s" * 43, '{"c":1,"t":1,"d":{}}')  # a string record
+    c.set_cookie("session", Codec([KEY], ID_SALT).sign("s" * 43))
+    response = c.get("/incr")
+    assert response.status_code == 200 and response.json["data"] == {"n": 1}
+    assert c.get_cookie("session").value != Codec([KEY], ID_SALT).sign("s" * 43)
+
+
+def test_redis_store_loads_its_script_again_after_redis_forgot_it(redis_server, redis_url):  # noqa: F811
+    c = Client(SessionMiddleware(store_app, KEY, store=RedisStore(redis_url)))
+    c.get("/incr")
+    redis_server.admin.script_flush()  # as after a restart
+    c.get("/incr")
+    assert c.get("/").json["data"] == {"n": 2}
+
+
+def test_redis_store_merges_thousands_of_keys(redis_url):  # noqa: F811
+    store = RedisStore(redis_url, prefix="many:")
+    sid = "t" * 43
+    store.save(sid, changes({f"k{i}": str(i) for i in range(1500)}), 60, new=True)
+    assert store.save(sid, changes({"k0": "-1", "new": "1"},
+                                   deleted=[f"k{i}" for i in range(1, 1400)]), 60, new=False) > 0
+    assert dict(store.load(sid).values) == {"k0": "-1", "new": "1",
+                                             **{f"k{i}": str(i) for i in range(1400, 1500)}}
+    assert store.save(sid, changes(deleted=["k0", "new", *(f"k{i}" for i in range(1400, 1500))]),
+                      60, new=False) == 0
+    assert store.load(sid) is None
+
+
+def test_redis_store_with_a_client_that_decodes_responses(redis_url):  # noqa: F811
+    import redis
+
+    store = RedisStore(client=redis.Redis.from_url(redis_url, decode_responses=True))
+    c = Client(SessionMiddleware(store_app, KEY, store=store))
+    c.get("/incr")
+    c.get("/incr")
+    assert c.get("/").json["data"] == {"n": 2}
 
 
 def test_redis_store_over_a_unix_socket(redis_server):  # noqa: F811
@@ -322,11 +365,13 @@ def test_rolling_idle_timeout_refreshes_the_redis_ttl_on_a_read(redis_server, re
     c.get("/incr")
     client = redis_server.admin
     (key,) = client.keys("*")
-    stale = {"c": str(time.time() - 400), "t": str(time.time() - 400), "d": {"n": "1"}}
-    client.set(key, json.dumps(stale), ex=200)  # as if last seen 400 s ago
+    stale = time.time() - 400
+    client.hset(key, "m", f"{stale} {stale}")  # as if last seen 400 s ago
+    client.expire(key, 200)
     response = c.get("/")  # a read: due for a refresh (more than a tenth of 600 s)
     assert response.json["data"] == {"n": 1} and "Set-Cookie" not in response.headers
-    assert client.ttl(key) > 590 and float(json.loads(client.get(key))["t"]) > time.time() - 5
+    last_seen = float(client.hget(key, "m").split()[1])
+    assert client.ttl(key) > 590 and last_seen > time.time() - 5
 
 
 def test_memory_store_stays_within_max_entries():

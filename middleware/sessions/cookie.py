@@ -27,12 +27,12 @@ Usage::
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
 from middleware.sessions.backend import DELETE, BadSession, SessionBackend
 from middleware.sessions.base import is_session_id, new_session_id
+from middleware.sessions.jsontext import dumps, loads
 from middleware.sessions.session import SessionState
 from middleware.sessions.signing import BadData, Codec
 
@@ -40,8 +40,6 @@ __all__ = ["CookieBackend", "CookieStore"]
 
 #: the record format written in the cookie
 _FORMAT = 1
-#: one encoder, built once (``json.dumps`` with options builds one per call)
-_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
 class CookieStore:
@@ -102,20 +100,21 @@ class CookieBackend(SessionBackend):
         if not data:  # never keep an empty session; drop what the browser has
             return DELETE if state.had_cookie else None
         now = time.time()
-        data_text = _dumps(data)
+        data_text = dumps(data)
         if not (state.fresh_id or data_text != state.snapshot or state.resign
                 or self.touch_due(state, now)):
             return None
         if state.id is None:
             state.id = new_session_id()
-        # floats' repr is their JSON; the id is URL-safe base64: no encoder needed
-        return self.codec.dumps(f'[1,"{state.id}",{state.created!r},{now!r}]{data_text}')
+        # the id is URL-safe base64 and the times are JSON numbers (to the millisecond, which
+        # formats in half the time of a float's repr): no encoder needed
+        return self.codec.dumps(f'[1,"{state.id}",{state.created:.3f},{now:.3f}]{data_text}')
 
 
 def _parse(text: str) -> tuple[Any, float, float, dict[str, Any], str | None]:
     """``(id, created, last_seen, data, data's JSON text)`` from a cookie's text."""
     if text.startswith("{"):  # the format before 2.0: one object
-        record = json.loads(text)
+        record = loads(text)
         if record["v"] != _FORMAT:
             raise ValueError(record["v"])
         session_id, created, last_seen, data = record["i"], record["c"], record["t"], record["d"]
@@ -128,7 +127,7 @@ def _parse(text: str) -> tuple[Any, float, float, dict[str, Any], str | None]:
             raise ValueError(version)
         session_id = quoted_id[1:-1]
         data_text = text[cut:]
-        data = json.loads(data_text)
+        data = loads(data_text)
     if not isinstance(data, dict):
         raise TypeError(type(data))
     return session_id, float(created), float(last_seen), data, data_text

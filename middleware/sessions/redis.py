@@ -1,14 +1,16 @@
 """Redis session store: server-side sessions shared by several hosts.
 
-Each session is one Redis string ``<prefix><id>``: a JSON object ``{"c": created, "t":
-last_seen, "d": {key: value's JSON text}}``, with a time to live so Redis itself forgets
-expired sessions (no sweeping). A load is one ``GET``. A save is one server-side script,
-atomic in Redis: it merges the keys the request set and removed into the stored object, keeps
-every other key as other requests left it, renews the TTL, and does nothing when the session
-no longer exists (a concurrent logout is not undone). A delete is one ``DEL``. One round trip
-each, the same as a plain ``GET`` and ``SET``, over one connection pool per store, with
-connect and read timeouts so a hung Redis fails fast into a 503 instead of tying up every
-worker.
+Each session is one Redis hash ``<prefix><id>``: a field ``k:<key>`` per session key holding
+its value's JSON text and a field ``m`` holding ``"<created> <last_seen>"``, with a time to
+live so Redis itself forgets expired sessions (no sweeping). A load is one ``HGETALL``. A save is one ``EVALSHA`` of a short script (its SHA computed
+once; loaded again only if Redis answers that it does not know it, e.g. after a restart),
+atomic in Redis: it does nothing when the session no longer exists (a concurrent logout is
+not undone), else ``HSET`` the keys the request changed, ``HDEL`` those it removed (and
+deletes the session when none is left), and renews the TTL; every other key stays as other
+requests left it. Its cost grows with what the request changed, not with the session. A
+delete is one ``DEL``. One round trip each, the same as Beaker's ``GET`` and ``SET``, over
+one connection pool per store, with connect and read timeouts so a hung Redis fails fast into
+a 503 instead of tying up every worker.
 
 Needs the ``redis`` package (``pip install wsgi-middleware-suite[redis]``). For one host,
 :class:`~middleware.sessions.SQLiteStore` needs no extra service.
@@ -23,7 +25,7 @@ Usage::
 
 from __future__ import annotations
 
-import json
+import hashlib
 from typing import Any
 
 from middleware.scrubbing import mask_url
@@ -31,40 +33,36 @@ from middleware.sessions.base import Changes, Record, StoreUnavailable
 
 __all__ = ["RedisStore"]
 
-# KEYS[1]: the session. ARGV: new (1/0), ttl, created, last_seen, how many keys are set,
-# then key/value pairs, then the keys deleted. Returns 0 when no key is left (the session is
-# deleted), -1 when an update finds no session (not recreated), else 1. The times stay
-# strings, so they keep every digit (cjson prints numbers with 14).
+# KEYS[1]: the session. ARGV: new ("1"/"0"), ttl, "<created> <last_seen>", how many keys are
+# set, then key/value pairs, then the keys deleted. Returns 0 when no key is left (the session
+# is deleted), -1 when an update finds no session (not recreated), else 1. unpack() hands Lua
+# at most a few thousand values at once: the keys go in slices of 500. No cjson: decoding and
+# re-encoding a whole record cost about twice this script's time in Redis, and grew with the
+# session.
 _SAVE = """
 local key = KEYS[1]
-local record
 if ARGV[1] == "1" then
-  record = {c = ARGV[3], d = {}}
-else
-  local text = redis.call("GET", key)
-  if not text then
-    return -1
-  end
-  local ok, decoded = pcall(cjson.decode, text)
-  if not ok or type(decoded) ~= "table" or type(decoded.d) ~= "table" then
-    return -1
-  end
-  record = decoded
-end
-record.t = ARGV[4]
-local data = record.d
-local last = 5 + 2 * tonumber(ARGV[5])
-for i = 6, last, 2 do
-  data[ARGV[i]] = ARGV[i + 1]
-end
-for i = last + 1, #ARGV do
-  data[ARGV[i]] = nil
-end
-if next(data) == nil then
   redis.call("DEL", key)
-  return 0
+elseif redis.call("EXISTS", key) == 0 then
+  return -1
 end
-redis.call("SET", key, cjson.encode(record), "EX", ARGV[2])
+local last = 4 + 2 * tonumber(ARGV[4])
+local first = 5
+repeat
+  local upto = math.min(first + 999, last)
+  redis.call("HSET", key, "m", ARGV[3], unpack(ARGV, first, upto))
+  first = upto + 1
+until first > last
+if #ARGV > last then
+  for i = last + 1, #ARGV, 1000 do
+    redis.call("HDEL", key, unpack(ARGV, i, math.min(i + 999, #ARGV)))
+  end
+  if redis.call("HLEN", key) == 1 then
+    redis.call("DEL", key)
+    return 0
+  end
+end
+redis.call("EXPIRE", key, ARGV[2])
 return 1
 """
 
@@ -108,7 +106,12 @@ class RedisStore:
             except ValueError as exc:
                 raise ValueError(f"url: {exc}") from None
         self.client = client
-        self._save = client.register_script(_SAVE)
+        self._command = client.execute_command
+        self._no_script = redis.exceptions.NoScriptError
+        # computed here, not asked of Redis: building the store needs no connection
+        self._sha = hashlib.sha1(_SAVE.encode()).hexdigest()
+        encoder = getattr(client, "get_encoder", None)
+        self._decoded = bool(encoder and getattr(encoder(), "decode_responses", False))
 
     def __repr__(self) -> str:
         url = None if self.url is None else mask_url(self.url)
@@ -116,25 +119,37 @@ class RedisStore:
 
     def load(self, session_id: str) -> Record | None:
         try:
-            text = self.client.get(self.prefix + session_id)
+            fields = self._command("HGETALL", self.prefix + session_id)
         except self._errors as exc:
+            if "WRONGTYPE" in str(exc):  # not a record of this format: an unknown session
+                return None
             raise StoreUnavailable(self, "load", exc) from exc
-        if text is None:
+        if not fields:
             return None
         try:
-            record = json.loads(text)
-            return Record(record["d"], float(record["c"]), float(record["t"]))
-        except (KeyError, TypeError, ValueError):
+            if self._decoded:
+                created, last_seen = fields.pop("m").split()
+                values = {field[2:]: value for field, value in fields.items()}
+            else:
+                created, last_seen = fields.pop(b"m").split()
+                values = {field[2:].decode(): value.decode() for field, value in fields.items()}
+            return Record(values, float(created), float(last_seen))
+        except (KeyError, ValueError):
             return None  # not a record of ours: an unknown session
 
     def save(self, session_id: str, changes: Changes, ttl: int, *, new: bool) -> int | None:
-        args: list[str | int] = ["1" if new else "0", max(1, int(ttl)), repr(changes.created),
-                                 repr(changes.last_seen), len(changes.set)]
+        args: list[str | int] = [
+            self._sha, 1, self.prefix + session_id, "1" if new else "0", max(1, int(ttl)),
+            f"{changes.created:.3f} {changes.last_seen:.3f}", len(changes.set)]
         for key, value in changes.set.items():
-            args += (key, value)
-        args += changes.deleted
+            args += ("k:" + key, value)
+        args += ["k:" + key for key in changes.deleted]
         try:
-            left = self._save(keys=[self.prefix + session_id], args=args)
+            try:
+                left = self._command("EVALSHA", *args)
+            except self._no_script:  # Redis restarted, or flushed its scripts: load it again
+                self._command("SCRIPT LOAD", _SAVE)
+                left = self._command("EVALSHA", *args)
         except self._errors as exc:
             raise StoreUnavailable(self, "save", exc) from exc
         return None if left < 0 else int(left)

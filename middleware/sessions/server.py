@@ -10,18 +10,16 @@ different keys both persist; a session a concurrent request ended stays ended.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 
 from middleware.sessions.backend import DELETE, BadSession, SessionBackend
 from middleware.sessions.base import Changes, SessionStore, is_session_id, new_session_id
+from middleware.sessions.jsontext import dumps, loads
 from middleware.sessions.session import SessionState
 from middleware.sessions.signing import BadData, Codec
 
 __all__ = ["SessionEnded", "StoreBackend"]
-
-_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
 class SessionEnded(Exception):
@@ -53,7 +51,7 @@ class StoreBackend(SessionBackend):
             raise BadSession("an unknown or expired session id", logging.INFO)
         self.check_expiry(record.created, record.last_seen, time.time())
         try:
-            data = {key: json.loads(text) for key, text in record.values.items()}
+            data = {key: loads(text) for key, text in record.values.items()}
         except (TypeError, ValueError):
             raise BadSession("a store record that is not JSON") from None
         return SessionState(data, session_id, record.created, record.last_seen, new=False,
@@ -69,14 +67,14 @@ class StoreBackend(SessionBackend):
                 return DELETE if state.had_cookie else None
             if state.id is None:
                 state.id = new_session_id()
-            values = {key: _dumps(value) for key, value in data.items()}
+            values = {key: dumps(value) for key, value in data.items()}
             store.save(state.id, Changes(values, (), state.created, now), self.ttl(state, now),
                        new=True)
             return self.codec.sign(state.id)
         loaded = state.snapshot
         changed = {}
         for key, value in data.items():
-            text = _dumps(value)
+            text = dumps(value)
             if loaded.get(key) != text:
                 changed[key] = text
         deleted = [key for key in loaded if key not in data]
