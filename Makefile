@@ -44,9 +44,10 @@ test: $(VENV)/.installed system-deps docs
 	$(BIN)/python -m pytest
 
 # The user guide and the API reference (autodoc), into docs/_build/html. Any warning fails the
-# build (and so `make test`): a broken link, a docstring autodoc cannot read.
+# build (and so `make test`): a broken link, a docstring autodoc cannot read. -E rereads every
+# page each time, so a warning of an earlier run is never hidden by its cache.
 docs: $(VENV)/.installed
-	$(BIN)/sphinx-build -W --keep-going -q -b html docs docs/_build/html
+	$(BIN)/sphinx-build -W --keep-going -E -q -b html docs docs/_build/html
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
