@@ -7,16 +7,16 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: test demo lint fuzz soak bench bench-quick system-deps clean
+.PHONY: test docs demo lint fuzz soak bench bench-quick system-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 # One environment for everything: the tests also run the benchmark suite's quick mode once,
-# which imports the peers it compares against (the `bench` extra).
+# which imports the peers it compares against (the `bench` extra), and build the docs (`docs`).
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e ".[test,bench,dev-tools]"
+	$(BIN)/pip install --quiet -e ".[test,bench,dev-tools,docs]"
 	touch $@
 
 # Debian tools the tests and benchmarks drive: a real browser, a load generator, Apache's
@@ -40,8 +40,14 @@ system-deps:
 		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-test: $(VENV)/.installed system-deps
+test: $(VENV)/.installed system-deps docs
 	$(BIN)/python -m pytest
+
+# The user guide and the API reference (autodoc), into docs/_build/html. Any warning fails the
+# build (and so `make test`): a broken link, a docstring autodoc cannot read. -E rereads every
+# page each time, so a warning of an earlier run is never hidden by its cache.
+docs: $(VENV)/.installed
+	$(BIN)/sphinx-build -W --keep-going -E -q -b html docs docs/_build/html
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
@@ -62,4 +68,4 @@ bench-quick: $(VENV)/.installed system-deps
 	$(BIN)/python -m benchmarks --quick
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis
+	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis docs/_build

@@ -469,7 +469,7 @@ def machine() -> str:
 
 
 def table(outcomes: list[Outcome]) -> str:
-    """The Markdown table printed at the end (and kept in the README's Reliability section)."""
+    """The Markdown table printed at the end (and kept in docs/reliability.md)."""
     lines = [
         "| store | seconds | requests | req/s | acknowledged writes | unexpected 5xx | other "
         "errors | lost writes | worker RSS after warm-up -> end | open fds | worker restarts "

@@ -76,7 +76,7 @@ class CompressionMiddleware:
     :param max_decompressed_size: largest decoded request body, in bytes; larger gets 413.
     :param compress_responses: encode responses (default). ``False`` makes a layer that only
         decodes request bodies, to place inside authentication so that anonymous clients
-        cannot make the server inflate anything (see the README, "Request bodies").
+        cannot make the server inflate anything (see docs/compression.md, "Request bodies").
 
     Usage::
 

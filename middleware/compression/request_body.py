@@ -25,7 +25,7 @@ Order matters: the body is decoded when the request reaches this layer, before a
 it runs, authentication included. An anonymous client can make the server inflate up to
 ``max_decompressed_size`` bytes per request (a 165-byte brotli body inflates to 10 MiB in about
 30 ms of CPU). Put the decoding layer inside authentication when only known clients send
-encoded bodies (see the README, "Request bodies").
+encoded bodies (see docs/compression.md, "Request bodies").
 """
 
 from __future__ import annotations

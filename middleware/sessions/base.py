@@ -88,6 +88,7 @@ class StoreUnavailable(Exception):
     :ivar handled: set it to ``True`` when a layer inside the session middleware caught this
         error and answered without the session (an anonymous public page, say): the response
         then goes out as the app made it instead of becoming the 503 page.
+
     The original exception is the ``__cause__``.
     """
 

@@ -2,7 +2,7 @@
 
 ``HYPOTHESIS_PROFILE=deep`` (set by ``make fuzz``) runs many more examples per property.
 At the end of a run that fuzzed anything, the number of cases tried per input is printed
-(the table in the README's Reliability section).
+(the table in docs/reliability.md).
 """
 
 from __future__ import annotations

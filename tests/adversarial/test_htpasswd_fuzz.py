@@ -124,7 +124,7 @@ def test_verifying_against_any_accepted_hash_never_raises(stored, password):
 _DUMMIES: dict = {}
 
 
-# Regression tests for the defects the properties above found (see the README's Reliability section).
+# Regression tests for the defects the properties above found (see docs/reliability.md).
 
 @pytest.mark.parametrize("stored", [
     "$2y$04$" + "A" * 53,             # bcrypt shape, salt bytes bcrypt refuses: "Invalid salt"

@@ -74,7 +74,7 @@ def test_any_ini_value_fails_at_construction_or_serves_cleanly(here, picked):
     check(lambda app: factory(app, global_conf, **local), HTTP_AUTHORIZATION=BASIC, REMOTE_ADDR="127.0.0.1", PATH_INFO="/public/x")
 
 
-# Regression test for a defect the property above found (see the README's Reliability section).
+# Regression test for a defect the property above found (see docs/reliability.md).
 
 @pytest.mark.parametrize("domain", ["\x1b", "\x80", "exa\x7fmple.org", "ex\u00e4mple..org"])
 def test_a_session_domain_a_cookie_cannot_carry_is_refused_at_construction(domain):
