@@ -16,5 +16,6 @@ The workloads themselves (ours, the peers' and the raw floors) live in :mod:`ben
 :mod:`benchmarks.report` turns the results into ``benchmarks/results/latest.md`` and
 :mod:`benchmarks.chart` into ``latest.png``; :mod:`benchmarks.saved` writes ``latest.json`` (a
 pyperf suite) and compares the run with the committed ``results/baseline.json``;
-:mod:`benchmarks.targets` holds the ratios of issues 15 and 17. ``benchmarks/README.md`` explains every case and reads the latest numbers.
+:mod:`benchmarks.targets` holds the ratios of issues 15 and 17. ``benchmarks/README.md``
+explains every case and reads the latest numbers.
 """

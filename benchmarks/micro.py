@@ -210,7 +210,9 @@ def main(argv: list[str] | None = None) -> None:
         except (RuntimeError, SystemExit) as exc:
             # A worker died (RuntimeError) or overran --timeout (pyperf exits): record the
             # case as failed and go on; pyperf numbers the next task after this one.
-            statuses[case.id] = {"status": "error", "reason": f"worker failed: {exc}"}
+            why = (f"a worker ran over {args.timeout} s" if isinstance(exc, SystemExit)
+                   else f"a worker died: {exc}")
+            statuses[case.id] = {"status": "error", "reason": why}
             runner._worker_task += 1
     if args.status:
         Path(args.status).write_text(json.dumps(statuses, indent=1))
