@@ -196,7 +196,8 @@ def main(argv: list[str] | None = None) -> None:
         # The master passes the exact list it registered: pyperf numbers tasks by call order.
         by_id = {case.id: case for case in all_cases()}
         for case_id in args.case_id:
-            runner.bench_time_func(case_id, request_timer(by_id[case_id]))
+            runner.bench_time_func(case_id, request_timer(by_id[case_id]),
+                                   metadata={"description": by_id[case_id].label})
         return
     chosen = all_cases()
     if args.case_id:  # exact ids, as ``python -m benchmarks`` passes them
