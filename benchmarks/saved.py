@@ -166,9 +166,11 @@ def markdown(baseline: RunResults | None, current: RunResults, path: Path) -> st
     if baseline.mode != current.mode:
         return (title + f"Not compared: the baseline is a {baseline.mode} run, this one is "
                 f"{current.mode} (its numbers are not measurements).\n")
-    intro = (f"Baseline: `{path.name}`, run of {baseline.machine.get('date', '?')} at revision "
-             f"{baseline.machine.get('revision', '?')}. Every ratio compared with its value "
-             f"there; rows more than {THRESHOLD:.0%} worse:\n\n")
+    m = baseline.machine
+    intro = (f"Baseline: `{path.name}`, run of {m.get('date', '?')} at revision "
+             f"{m.get('revision', '?')} (load average {m.get('load_before', '?')} before, "
+             f"{m.get('load_after', '?')} after). Every ratio compared with its value there; "
+             f"rows more than {THRESHOLD:.0%} worse:\n\n")
     changes = sorted(regressions(baseline, current), key=lambda c: -c.worse)
     if not changes:
         return title + intro + "None.\n"
