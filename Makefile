@@ -61,6 +61,7 @@ fuzz: $(VENV)/.installed
 soak: $(VENV)/.installed system-deps
 	$(BIN)/python -m benchmarks.soak
 
+# Compares with benchmarks/results/baseline.json; `$(BIN)/python -m benchmarks --save` updates it.
 bench: $(VENV)/.installed system-deps
 	$(BIN)/python -m benchmarks
 

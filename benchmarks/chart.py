@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-    from benchmarks.report import Numbers, RunResults
+    from benchmarks.numbers import Numbers, RunResults
 
 COLOURS = {"ours": "#1f77b4", "peer": "#ff7f0e", "floor": "#7f7f7f", "bare": "#2ca02c"}
 

@@ -1,8 +1,10 @@
-"""The machine and the versions a run measured, printed at the top of every report.
+"""What pyperf does not record about a run: our revision, the peers' versions, wrk, the load.
 
-Absolute times only mean something next to the CPU, the load it was under, the Python and the
-exact versions of ours and the peers, so the report records them all. The load average is read
-before and after the run: a busy machine (other jobs on the two cores) shows there.
+pyperf stores the machine in every run's metadata (``cpu_model_name``, ``cpu_count``,
+``platform``, ``python_version``, ``load_avg_1min``, ``date``, ...); :func:`pyperf_metadata`
+adds ours to it, and :func:`describe` is the header of the report, read from the same data
+when the micro phase ran. Absolute times only mean something next to the CPU, the load and the
+exact versions of ours and the peers, so the report shows them all.
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ import os
 import platform
 import shutil
 import subprocess
-import sys
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
@@ -21,25 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 DISTRIBUTIONS = (
     "wsgi-middleware-suite", "werkzeug", "itsdangerous", "brotli", "zstandard", "bcrypt",
     "paste", "pastedeploy", "beaker", "webob", "repoze.who", "flask", "flask-compress",
-    "django", "gunicorn", "waitress",
+    "django", "gunicorn", "waitress", "pyperf",
 )
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def usable_cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:
-        return os.cpu_count() or 1
 
 
 def load_average() -> str:
@@ -73,24 +57,35 @@ def git_revision() -> str:
     try:
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
                                 capture_output=True, text=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=ROOT,
-                               capture_output=True, text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=ROOT, capture_output=True, text=True,
+                               timeout=10).stdout.strip()
     except OSError:
         return "unknown"
     return f"{commit or 'unknown'}{' +changes' if dirty else ''}"
 
 
+def pyperf_metadata() -> dict[str, str]:
+    """Metadata pyperf adds to every run of the micro phase (it records the machine itself)."""
+    return {"revision": git_revision(),
+            "peer_versions": ", ".join(f"{k} {v}" for k, v in versions().items())}
+
+
 def describe() -> dict[str, object]:
-    """Everything above, as one JSON-ready dict."""
+    """The report header's facts known before the run; the micro phase adds pyperf's."""
     return {
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "python": f"{platform.python_implementation()} {platform.python_version()}",
         "platform": platform.platform(),
-        "cpu": cpu_model(),
-        "cpus": usable_cpus(),
         "load_before": load_average(),
-        "executable": sys.executable,
         "revision": git_revision(),
         "wrk": wrk_version(),
         "versions": versions(),
     }
+
+
+def from_pyperf(common: dict[str, object]) -> dict[str, object]:
+    """The machine facts of pyperf's common metadata that the report header shows."""
+    names = {"cpu_model_name": "cpu", "cpu_count": "cpus", "cpu_affinity": "cpu_affinity",
+             "platform": "platform", "python_version": "python_version"}
+    return {ours: common[theirs] for theirs, ours in names.items() if theirs in common}

@@ -1,32 +1,30 @@
-"""In-process micro-benchmarks: the cost of one request through each case.
+"""In-process micro-benchmarks on pyperf: the cost of one request through each case.
 
-The harness follows pyperf's method, run in one pass over all cases so ``make bench`` stays
-within minutes on two cores:
+This module is a pyperf script. Run alone, it is pyperf's command line plus ``--case``::
 
-* **several processes**: the master runs ``--processes`` fresh worker processes one after
-  another (never in parallel: they would steal each other's core). Each has its own hash seed,
-  address layout and allocator state, so one lucky or unlucky process cannot decide a result.
-* **setup outside the timing**: a worker first builds and checks every case (imports, files, a
-  primed session cookie), so nothing of that is timed.
-* **calibrated loops**: the loop count is raised until one value (one timed loop) lasts at least
-  ``min_time`` (50 ms in the full run), so the timer's resolution and the loop's own cost are
-  negligible; the per-request time is the loop time divided by the count.
-* **interleaved rounds**: each round times one value of every case, in a fresh shuffled order.
-  On a shared two-core machine a burst of someone else's work then hits one round of every
-  case alike, instead of every value of the unlucky case that was running; ours, the peer and
-  the bare app are measured minutes apart in no case. The collector runs before each value (so
-  a case does not pay for another's garbage) and stays enabled while timing, as in production.
-* **warm-up**: the first ``warmups`` rounds are discarded (caches, lazily built state).
-* **median and spread**: every value of every process goes into the result; the report shows
-  the median, the interquartile range (robust to the few values a burst of load inflates; the
-  standard deviation is kept in the JSON) and the minimum, and marks a spread above 10 %.
+    python -m benchmarks.micro --case gzip -o gzip.json      # pyperf's defaults (20 processes)
+    python -m pyperf compare_to old.json gzip.json           # pyperf's own comparison
 
-Workers are started through :mod:`benchmarks.workers`: JSON lines on a dedicated pipe, a log
-shown only if the worker fails, and a time budget after which the worker is killed and its
-remaining cases are reported as errors, so the run always ends.
+``python -m benchmarks`` (``make bench``) runs it with the settings of :data:`FULL` or
+:data:`QUICK` and reads the JSON it writes. What pyperf does for each case: a calibration
+worker process finds the loop count that makes one value last ``--min-time``; then
+``--processes`` fresh worker processes (each its own hash seed and heap layout), one after
+another, each discard ``--warmups`` values and keep ``--values``; the result is every value of
+every process (the report uses the median).
 
-Usage from code: ``run(cases, QUICK or FULL, on_progress)``; the worker side is
-``python -m benchmarks.micro --worker``.
+What this module adds:
+
+* **checked cases**: before anything is timed, the master builds every case once and checks
+  it (status, decoded body, the header that proves the middleware did its job). A case whose
+  code does not import is *not available*, one that fails its check an *error*; both are left
+  out of the pyperf run and listed in the ``--status`` file, so neither stops the run. A worker
+  that dies later (a case that breaks mid-run) is recorded the same way.
+* **setup outside the timing**: a worker builds its one case on the first call of the timed
+  function, before the clock starts; the collector runs before each value, then the case's
+  long-lived objects are frozen (``gc.freeze``) so each collection scans only what requests
+  allocated, and it stays enabled while timing, as in production.
+* **one request** is the case's driver: copy a prebuilt environ, call the app, consume the
+  body, ``close()`` it (see :mod:`benchmarks.cases.workload`).
 """
 
 from __future__ import annotations
@@ -34,52 +32,59 @@ from __future__ import annotations
 import argparse
 import gc
 import json
-import math
-import random
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
-from typing import Any, TextIO
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
-from benchmarks.cases import Case, NotAvailable, all_cases, build_case
+import pyperf
+
+from benchmarks import machine
+from benchmarks.cases import Case, NotAvailable, all_cases, build_case, select
 from benchmarks.cases.workload import OneRequest, silence_logging
-from benchmarks.workers import Outcome, emit, run_worker, worker_output
 
+ROOT = Path(__file__).resolve().parent.parent
 UNSTABLE = 0.10  # interquartile range, relative to the median, above which a row is marked
 
 
 @dataclass(frozen=True)
 class Settings:
-    """How hard to measure.
+    """How hard to measure (pyperf's options of the same names).
 
-    :param processes: worker processes, run one after another.
-    :param values: timed values per case per process.
-    :param warmups: values discarded first, per case per process.
+    :param processes: worker processes per case, run one after another.
+    :param values: timed values per process.
+    :param warmups: values discarded first, per process.
     :param min_time: seconds one value must last (sets the loop count).
-    :param budget: seconds a worker may run before it is killed.
+    :param in_process: run in the master process, no workers (the quick smoke check).
+    :param timeout: seconds one worker may run before pyperf kills it.
     """
 
     processes: int
     values: int
     warmups: int
     min_time: float
-    budget: float
+    in_process: bool = False
+    timeout: int = 300
 
-    @property
-    def steps_per_case(self) -> int:
-        """Progress steps per case per process: calibration, then each warm-up and value."""
-        return 1 + self.warmups + self.values
+    def pyperf_args(self) -> list[str]:
+        args = ["--processes", str(self.processes), "--values", str(self.values),
+                "--warmups", str(self.warmups), "--min-time", str(self.min_time),
+                "--timeout", str(self.timeout)]
+        return args + (["--in-process"] if self.in_process else [])
 
 
-FULL = Settings(processes=3, values=8, warmups=1, min_time=0.05, budget=900.0)
-QUICK = Settings(processes=1, values=1, warmups=0, min_time=0.002, budget=120.0)
+FULL = Settings(processes=3, values=5, warmups=1, min_time=0.03)
+QUICK = Settings(processes=1, values=1, warmups=0, min_time=0.002, in_process=True)
 
 
 @dataclass
 class Result:
-    """What the processes measured for one case; times are seconds per request."""
+    """One case's outcome; ``values`` are seconds per request, every value of every process."""
 
     case: str
     status: str = "pending"  # "ok", "not available" or "error"
@@ -90,10 +95,6 @@ class Result:
     @property
     def median(self) -> float:
         return statistics.median(self.values)
-
-    @property
-    def stdev(self) -> float:
-        return statistics.stdev(self.values) if len(self.values) > 1 else 0.0
 
     @property
     def iqr(self) -> float:
@@ -112,151 +113,153 @@ class Result:
         return self.median > 0 and self.iqr / self.median > UNSTABLE
 
 
-# -- worker side -------------------------------------------------------------------------------
-
-
-def time_loops(one_request: OneRequest, loops: int) -> float:
-    """Seconds taken by ``loops`` requests in a row."""
-    iterations = range(loops)
-    start = time.perf_counter()
-    for _ in iterations:
-        one_request()
-    return time.perf_counter() - start
-
-
-def calibrate(one_request: OneRequest, min_time: float) -> int:
-    """The smallest loop count (roughly) whose run lasts ``min_time``: grow, re-measure."""
-    loops = 1
-    while True:
-        elapsed = time_loops(one_request, loops)
-        if elapsed >= min_time:
-            return loops
-        estimate = math.ceil(loops * min_time / max(elapsed, 1e-9) * 1.1)
-        loops = max(loops * 2, min(estimate, loops * 100))
-
-
-def prepare(cases: list[Case], settings: Settings, out: TextIO
-            ) -> dict[str, tuple[OneRequest, int]]:
-    """Build, check and calibrate every case; return the runnable ones with their loop count."""
-    ready = {}
+def results_from(suite: pyperf.BenchmarkSuite | None, statuses: dict[str, dict[str, str]],
+                 cases: list[Case]) -> dict[str, Result]:
+    """The per-case results of a pyperf suite plus the cases it left out (``statuses``)."""
+    benches = {bench.get_name(): bench for bench in suite} if suite is not None else {}
+    results = {}
     for case in cases:
-        try:
-            one_request = build_case(case)
-            gc.collect()
-            loops = calibrate(one_request, settings.min_time)
-        except NotAvailable as exc:
-            _skip(out, case.id, "not available", str(exc), settings.steps_per_case)
-            continue
-        except Exception as exc:  # noqa: BLE001 - a broken case is reported, never fatal
-            _skip(out, case.id, "error", f"{type(exc).__name__}: {exc}", settings.steps_per_case)
-            continue
-        ready[case.id] = (one_request, loops)
-        emit(out, {"event": "ready", "case": case.id, "loops": loops})
-    return ready
-
-
-def work(cases: list[Case], settings: Settings, seed: int, out: TextIO) -> None:
-    """Measure ``cases`` in interleaved rounds, one JSON event per value to ``out``.
-
-    Each round times one value of every case, in a fresh seeded order: a burst of load from
-    elsewhere hits the cases of that round alike instead of all the values of one case.
-    """
-    rng = random.Random(seed)
-    order = list(cases)
-    rng.shuffle(order)
-    ready = prepare(order, settings, out)
-    # Everything built so far lives for the whole run: freezing it keeps each collection
-    # below cheap (it scans only what the requests allocated).
-    gc.collect()
-    gc.freeze()
-    rounds = settings.warmups + settings.values
-    for round_number in range(rounds):
-        ids = list(ready)
-        rng.shuffle(ids)
-        for case_id in ids:
-            one_request, loops = ready[case_id]
-            gc.collect()  # the previous case's garbage is not this one's cost
-            try:
-                value = time_loops(one_request, loops) / loops
-            except Exception as exc:  # noqa: BLE001 - a case that breaks mid-run is reported
-                del ready[case_id]
-                _skip(out, case_id, "error", f"{type(exc).__name__}: {exc}", rounds - round_number)
-                continue
-            warmup = round_number < settings.warmups
-            emit(out, {"event": "warmup" if warmup else "value", "case": case_id,
-                       "value": value})
-
-
-def _skip(out: TextIO, case_id: str, event: str, reason: str, steps: int) -> None:
-    emit(out, {"event": event, "case": case_id, "reason": reason, "steps": steps})
-
-
-def worker_main(argv: list[str]) -> None:
-    """``python -m benchmarks.micro --worker --seed N --settings JSON [--case ID ...]``."""
-    parser = argparse.ArgumentParser(prog="benchmarks.micro")
-    parser.add_argument("--worker", action="store_true", required=True)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--settings", required=True)
-    parser.add_argument("--case", action="append", default=[])
-    args = parser.parse_args(argv)
-    out = worker_output()
-    silence_logging()
-    wanted = set(args.case)
-    cases = [case for case in all_cases() if not wanted or case.id in wanted]
-    work(cases, Settings(**json.loads(args.settings)), args.seed, out)
-
-
-# -- master side -------------------------------------------------------------------------------
-
-
-def run(cases: list[Case], settings: Settings,
-        on_progress: Callable[[str, int], None] = lambda case_id, steps: None
-        ) -> dict[str, Result]:
-    """Measure ``cases`` in ``settings.processes`` workers, one after another.
-
-    ``on_progress(case_id, steps)`` is called as the work advances; a run has
-    ``len(cases) * settings.processes * settings.steps_per_case`` steps.
-    """
-    results = {case.id: Result(case.id) for case in cases}
-    for process in range(settings.processes):
-        _run_worker(cases, settings, process, results, on_progress)
-    for result in results.values():
-        if result.status == "pending" and result.values:
+        result = Result(case.id)
+        bench = benches.get(case.id)
+        status = statuses.get(case.id)
+        if status is not None:
+            result.status, result.reason = status["status"], status["reason"]
+        elif bench is None:
+            result.status, result.reason = "error", "not measured"
+        else:
             result.status = "ok"
+            result.values = list(bench.get_values())
+            result.loops = sorted({run.get_loops() for run in bench.get_runs()})
+        results[case.id] = result
     return results
 
 
-def _run_worker(cases: list[Case], settings: Settings, seed: int, results: dict[str, Result],
-                on_progress: Callable[[str, int], None]) -> None:
-    args = ["--worker", "--seed", str(seed), "--settings", json.dumps(asdict(settings))]
+# -- the pyperf script (master and workers) ----------------------------------------------------
+
+_built: dict[str, OneRequest] = {}
+
+
+def request_timer(case: Case) -> Callable[[int], float]:
+    """pyperf's time function for ``case``: seconds taken by ``loops`` requests in a row."""
+
+    def time_requests(loops: int) -> float:
+        one_request = _built.get(case.id)
+        if one_request is None:
+            one_request = _built[case.id] = build_case(case)
+            gc.collect()
+            gc.freeze()
+        gc.collect()  # the previous value's garbage is not this one's cost
+        iterations = range(loops)
+        start = time.perf_counter()
+        for _ in iterations:
+            one_request()
+        return time.perf_counter() - start
+
+    return time_requests
+
+
+def check(cases: list[Case]) -> tuple[list[Case], dict[str, dict[str, str]]]:
+    """Build and check every case once; return the runnable ones and the others' statuses."""
+    ready, statuses = [], {}
     for case in cases:
-        args += ["--case", case.id]
-    remaining = {case.id: settings.steps_per_case for case in cases}
-    outcome = Outcome()
-    events = run_worker("benchmarks.micro", args, settings.budget, outcome,
-                        env={"PYTHONHASHSEED": str(seed + 1)})
-    for event in events:
-        case_id = event["case"]
-        _record(results[case_id], event)
-        steps = event.get("steps", 1)
-        remaining[case_id] -= steps
-        on_progress(case_id, steps)
-    for case_id, steps in remaining.items():
-        if steps > 0:
-            _record(results[case_id], {"event": "error", "reason": outcome.describe()})
-            on_progress(case_id, steps)
+        try:
+            _built[case.id] = build_case(case)
+        except NotAvailable as exc:
+            statuses[case.id] = {"status": "not available", "reason": str(exc)}
+        except Exception as exc:  # noqa: BLE001 - a broken case is reported, never fatal
+            statuses[case.id] = {"status": "error", "reason": f"{type(exc).__name__}: {exc}"}
+        else:
+            ready.append(case)
+        print(f"checked {case.id}", flush=True)
+    gc.collect()
+    gc.freeze()  # what the cases built lives on: keep it out of every later collection
+    return ready, statuses
 
 
-def _record(result: Result, event: dict[str, Any]) -> None:
-    kind = event["event"]
-    if kind == "value":
-        result.values.append(event["value"])
-    elif kind == "ready":
-        result.loops.append(event["loops"])
-    elif kind in ("not available", "error") and result.status != "error":
-        # A case that failed anywhere is reported as failed, not averaged over what ran.
-        result.status, result.reason = kind, event["reason"]
+def main(argv: list[str] | None = None) -> None:
+    """The pyperf script: ``python -m benchmarks.micro [pyperf options] [--case TEXT ...]``."""
+    runner = pyperf.Runner(program_args=("-m", "benchmarks.micro"),
+                           add_cmdline_args=_worker_args)
+    parser = runner.argparser
+    parser.add_argument("--case", action="append", default=[], metavar="TEXT",
+                        help="only cases whose id contains TEXT, plus what they compare with")
+    parser.add_argument("--case-id", action="append", default=[], help=argparse.SUPPRESS)
+    parser.add_argument("--run-metadata", help=argparse.SUPPRESS)
+    parser.add_argument("--status", metavar="FILE",
+                        help="write the cases left out (not available, error) to FILE as JSON")
+    args = runner.parse_args(argv)
+    silence_logging()
+    # Computed once by the master (it runs git), handed to the workers, which store it.
+    args.run_metadata = args.run_metadata or json.dumps(machine.pyperf_metadata())
+    runner.metadata.update(json.loads(args.run_metadata))
+    if args.worker:
+        # The master passes the exact list it registered: pyperf numbers tasks by call order.
+        by_id = {case.id: case for case in all_cases()}
+        for case_id in args.case_id:
+            runner.bench_time_func(case_id, request_timer(by_id[case_id]),
+                                   metadata={"description": by_id[case_id].label})
+        return
+    chosen = all_cases()
+    if args.case_id:  # exact ids, as ``python -m benchmarks`` passes them
+        chosen = [case for case in chosen if case.id in set(args.case_id)]
+    cases, statuses = check(select(chosen, args.case))
+    args.case_id = [case.id for case in cases]
+    for case in cases:
+        try:
+            runner.bench_time_func(case.id, request_timer(case),
+                                   metadata={"description": case.label})
+        except (RuntimeError, SystemExit) as exc:
+            # A worker died (RuntimeError) or overran --timeout (pyperf exits): record the
+            # case as failed and go on; pyperf numbers the next task after this one.
+            why = (f"a worker ran over {args.timeout} s" if isinstance(exc, SystemExit)
+                   else f"a worker died: {exc}")
+            statuses[case.id] = {"status": "error", "reason": why}
+            runner._worker_task += 1
+    if args.status:
+        Path(args.status).write_text(json.dumps(statuses, indent=1))
+
+
+def _worker_args(cmd: list[str], args: Any) -> None:
+    cmd.extend(("--run-metadata", args.run_metadata))
+    for case_id in args.case_id:
+        cmd.extend(("--case-id", case_id))
+
+
+# -- driven from ``python -m benchmarks`` ------------------------------------------------------
+
+
+def run(cases: list[Case], settings: Settings, output: Path,
+        on_progress: Callable[[str, int], None] = lambda case_id, steps: None
+        ) -> tuple[pyperf.BenchmarkSuite | None, dict[str, Result]]:
+    """Run the pyperf script on ``cases``; write its JSON to ``output``; return the results.
+
+    ``on_progress(case_id, steps)`` is called once when a case is checked and once when it is
+    measured (``2 * len(cases)`` steps).
+    """
+    ids = {case.id for case in cases}
+    with tempfile.TemporaryDirectory(prefix="bench-micro-") as tmp:
+        status_path = Path(tmp) / "status.json"
+        command = [sys.executable, "-m", "benchmarks.micro", *settings.pyperf_args(),
+                   "--quiet", "--status", str(status_path), "--output", str(output)]
+        for case in cases:
+            command += ["--case-id", case.id]
+        output.unlink(missing_ok=True)  # pyperf refuses to overwrite
+        log = []
+        with subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True) as proc:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                log.append(line)
+                word = line.split(":", 1)[0].removeprefix("checked ").strip()
+                if word in ids:
+                    on_progress(word, 1)
+        if proc.returncode != 0:
+            raise RuntimeError(f"the micro benchmarks failed (exit {proc.returncode}):\n"
+                               + "".join(log[-40:]))
+        statuses = json.loads(status_path.read_text()) if status_path.exists() else {}
+    suite = pyperf.BenchmarkSuite.load(str(output)) if output.exists() else None
+    return suite, results_from(suite, statuses, cases)
 
 
 if __name__ == "__main__":
-    worker_main(sys.argv[1:])
+    main()

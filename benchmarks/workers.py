@@ -1,6 +1,7 @@
-"""Worker processes: run ``python -m benchmarks.X ...``, read its JSON lines, bound its time.
+"""The memory phase's worker processes: run ``python -m benchmarks.memory ...``, read its JSON
+lines, bound its time (the timings run on pyperf's own workers, see :mod:`benchmarks.micro`).
 
-Measurements run in fresh processes (a clean heap, a new hash seed, no state left by an earlier
+Memory is measured in fresh processes (a clean heap, a new hash seed, no state left by an earlier
 case), started one at a time so they never compete for the two cores. A worker writes one JSON
 object per line on its stdout; :func:`worker_output` makes the worker's own stdout a copy of
 stderr, so a case that prints cannot corrupt that stream. The worker's stderr goes to a
