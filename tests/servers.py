@@ -20,11 +20,14 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from werkzeug.serving import make_server
+
+T = TypeVar("T")
 
 
 def free_port() -> int:
@@ -112,3 +115,23 @@ def run_server(args: list[str], port: int | None = None, *, log_path: Path | Non
 
 
 PYTHON = sys.executable
+
+
+def from_every_worker(ask: Callable[[], tuple[int, T]], workers: int = 2,
+                      timeout: float = 60.0) -> dict[int, set[T]]:
+    """Call ``ask() -> (pid, value)`` until ``workers`` processes answered; what each said.
+
+    Without ``--preload`` a worker may still be importing the app when the port opens, and a
+    sync worker that is free takes every sequential request: so ask from four threads at once
+    (a busy worker leaves the next connection to another) and keep asking for ``timeout``
+    seconds rather than a fixed count.
+    """
+    seen: dict[int, set[T]] = {}
+    deadline = time.monotonic() + timeout
+    with ThreadPoolExecutor(4) as pool:
+        while len(seen) < workers:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"only {len(seen)} of {workers} workers answered: {seen}")
+            for pid, value in pool.map(lambda _: ask(), range(8)):
+                seen.setdefault(pid, set()).add(value)
+    return seen

@@ -23,7 +23,7 @@ from middleware.auth import AuthMiddleware, BasicAuth, MemoryCounter, Throttle
 from middleware.auth.hashes import parse_hash
 from middleware.sessions import SessionMiddleware
 from redis_server import redis_server, redis_url  # noqa: F401
-from servers import PYTHON, free_port, run_server, serve_in_thread
+from servers import PYTHON, free_port, from_every_worker, run_server, serve_in_thread
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SECRET = "auth-security-test-secret-0123456789abcdef"
@@ -204,18 +204,16 @@ def test_a_login_holds_on_both_gunicorn_workers_without_preload_and_after_a_rest
             form_login(lambda p: browser.get(url + p, headers=BROWSER).text,
                        lambda p, d: browser.post(url + p, data=d, headers=BROWSER))
             cookie = browser.cookies["session"]
-        pids = set()
-        for _ in range(200):
+
+        def ask():
             res = requests.get(url + "/private", cookies={"session": cookie},
                                headers={**BROWSER, "Connection": "close"},
                                allow_redirects=False, timeout=10)
             assert res.status_code == 200, res.status_code
             user, pid = res.text.split("|")
-            assert user == "alice"
-            pids.add(pid)
-            if len(pids) == 2:
-                break
-        assert len(pids) == 2, "gunicorn never used its second worker"
+            return pid, user
+
+        assert all(users == {"alice"} for users in from_every_worker(ask).values())
     with run_server(args, port, env=env):  # a restart keeps the login
         res = requests.get(url + "/private", cookies={"session": cookie}, headers=BROWSER,
                            allow_redirects=False, timeout=10)

@@ -29,7 +29,7 @@ from recipe_support import (
     tool,
     wait_for_text,
 )
-from servers import run_server
+from servers import from_every_worker, run_server
 
 PASSWORD_LINE = r"Demo login created: user 'demo', password '([^']+)'"
 
@@ -94,13 +94,11 @@ def demo_page(url: str, **kwargs) -> tuple[str, int, str]:
 
 def on_both_workers(url: str, **kwargs) -> dict[int, set[str]]:
     """Ask the home page until two processes answered; who each one said is signed in."""
-    seen: dict[int, set[str]] = {}
-    for _ in range(200):
+    def ask() -> tuple[int, str]:
         user, pid, _ = demo_page(url, **kwargs)
-        seen.setdefault(pid, set()).add(user)
-        if len(seen) == 2:
-            return seen
-    raise AssertionError(f"gunicorn never used its second worker: {seen}")
+        return pid, user
+
+    return from_every_worker(ask)
 
 
 def test_login_form_holds_and_logout_ends_it_on_both_gunicorn_workers(demo_ini, tmp_path):
