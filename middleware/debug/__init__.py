@@ -58,7 +58,7 @@ PasteDeploy (``[filter:debug]`` with ``use = egg:wsgi-middleware-suite#debug``):
 from __future__ import annotations
 
 from middleware.config import as_bool, as_int, as_list, as_optional, as_str, filter_app_factory
-from middleware.debug.core import DebugMiddleware
+from middleware.debug.middleware import DebugMiddleware
 
 __all__ = ["DebugMiddleware", "filter_factory"]
 

@@ -9,11 +9,10 @@ from collections.abc import Iterable
 from types import FrameType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from middleware.debug import render
+from middleware.debug import page
 from middleware.debug.access import DEFAULT_TRUSTED_HOSTS, AccessRule
 from middleware.debug.console import Console
 from middleware.debug.frames import ExceptionInfo, collect
-from middleware.debug.page import render_html
 from middleware.debug.request import RequestInfo, collect_request, learn_secrets
 from middleware.debug.scrub import Scrubber
 from middleware.logsafe import for_log
@@ -157,8 +156,8 @@ class DebugMiddleware:
                 self.logger.error("Exception on %s %s", for_log(environ.get("REQUEST_METHOD")),
                                   for_log(environ.get("PATH_INFO")), exc_info=exc_info)
             else:  # the log gets the masked text too: logs are read by more people than pages
-                self.logger.error("Exception on %s", render.render_log(report.exception,
-                                                                       report.request))
+                self.logger.error("Exception on %s", page.render_log(report.exception,
+                                                                     report.request))
             allowed = self.access.client_allowed(environ)
             if allowed and not self.access.host_allowed(environ):
                 self.logger.warning("Debug page withheld: Host %s is not in trusted_hosts",
@@ -181,18 +180,18 @@ class DebugMiddleware:
         learn_secrets(environ, masker)
         model, frames = collect(exc, masker, keep_frames=self.console is not None)
         request = collect_request(environ, masker)
-        return Report(model, request, render.render_text(model, request), frames)
+        return Report(model, request, page.render_text(model, request), frames)
 
     def render(self, environ: WSGIEnvironment,
                report: Report) -> tuple[bytes, str, list[tuple[str, str]]]:
         """Format ``report`` as ``(body, content_type, extra_headers)``, negotiated by the
         request's ``Accept``."""
-        kind = render.negotiate(environ.get("HTTP_ACCEPT", ""))
+        kind = page.negotiate(environ.get("HTTP_ACCEPT", ""))
         headers = [("Vary", "Accept")]
-        if kind == render.TEXT:
+        if kind == page.TEXT:
             return report.text.encode("utf-8", "replace"), "text/plain; charset=utf-8", headers
-        if kind == render.JSON:
-            body = render.render_json(report.exception, report.request, report.text)
+        if kind == page.JSON:
+            body = page.render_json(report.exception, report.request, report.text)
             return body.encode("utf-8", "replace"), "application/json", headers
         console: dict[str, Any] | None = None
         if self.console is not None:
@@ -203,7 +202,7 @@ class DebugMiddleware:
             console = {"base": environ.get("SCRIPT_NAME", "") + self.console_path,
                        "tb": self.console.keep(report.frames), "secret": self.console.token}
         nonce = secrets.token_urlsafe(16)
-        page = render_html(report.exception, report.request, report.text, nonce, console)
+        html = page.render_html(report.exception, report.request, report.text, nonce, console)
         headers += [
             ("Content-Security-Policy",
              f"default-src 'none'; style-src 'nonce-{nonce}'; script-src 'nonce-{nonce}'; "
@@ -212,4 +211,4 @@ class DebugMiddleware:
             ("X-Frame-Options", "DENY"),
             ("Referrer-Policy", "no-referrer"),
         ]
-        return page.encode("utf-8", "replace"), "text/html; charset=utf-8", headers
+        return html.encode("utf-8", "replace"), "text/html; charset=utf-8", headers
