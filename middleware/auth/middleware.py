@@ -42,6 +42,7 @@ from werkzeug.http import parse_accept_header
 from middleware.config import (
     as_bool,
     as_int,
+    as_keys,
     as_list,
     as_optional,
     as_path,
@@ -50,6 +51,15 @@ from middleware.config import (
     filter_app_factory,
 )
 from middleware.logsafe import for_log
+from middleware.options import (
+    check_bool,
+    check_callable,
+    check_choice,
+    check_int,
+    check_names,
+    check_networks,
+    check_str,
+)
 from middleware.sessions.base import StoreUnavailable
 from middleware.wsgi import simple_response
 
@@ -144,39 +154,31 @@ class AuthMiddleware:
                 raise TypeError(f"backends: {backend!r} is not an authentication backend")
         if not self.backends and login_url is None:
             raise ValueError("backends must name at least one backend")
-        if not isinstance(realm, str) or not realm:
-            raise ValueError("realm must be a non-empty string")
         try:
-            quote_param(realm)
+            quote_param(check_str("realm", realm))
         except ValueError as exc:
             raise ValueError(f"realm: {exc}") from None
         for name, url in (("login_url", login_url), ("logout_url", logout_url)):
-            if url is not None and (not isinstance(url, str) or safe_next(url, "") != url
-                                    or "?" in url):
+            if check_str(name, url, optional=True) is not None and (
+                    safe_next(url, "") != url or "?" in url):
                 raise ValueError(f"{name} must be an application path such as '/login'")
-        for name, func in (("allow", allow), ("authorize", authorize)):
-            if func is not None and not callable(func):
-                raise TypeError(f"{name} must be a callable")
+        check_bool("login_form", login_form)
+        check_callable("allow", allow, optional=True)
+        check_callable("authorize", authorize, optional=True)
         if throttle is not None and not isinstance(throttle, Throttle):
             if not isinstance(throttle, str):
                 raise TypeError("throttle must be a Throttle, 'memory', a redis:// URL or None")
             throttle = Throttle(throttle)
-        try:
-            proxies = tuple(ipaddress.ip_network(p, strict=False) for p in trusted_proxies)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"trusted_proxies: {exc}") from None
-        if remote_user_header is not None:
-            if not isinstance(remote_user_header, str) or not _HEADER_NAME.match(
-                    remote_user_header):
+        proxies = check_networks("trusted_proxies", trusted_proxies)
+        if check_str("remote_user_header", remote_user_header, optional=True) is not None:
+            if not _HEADER_NAME.match(remote_user_header):
                 raise ValueError("remote_user_header must be a header name such as "
                                  "'X-Remote-User'")
             if not proxies:
                 raise ValueError("remote_user_header needs trusted_proxies: any client could "
                                  "send the header")
-        if not isinstance(max_header_length, int) or max_header_length < 256:
-            raise ValueError("max_header_length must be an integer >= 256")
-        if protect not in PROTECT_MODES:
-            raise ValueError(f"protect must be 'all' or 'listed', got {protect!r}")
+        check_int("max_header_length", max_header_length, low=256)
+        check_choice("protect", protect, PROTECT_MODES)
         protected = ProtectedPaths(protected_paths)
         if protect == "all" and protected:
             raise ValueError("protected_paths needs protect='listed' (with protect='all' "
@@ -204,7 +206,8 @@ class AuthMiddleware:
         self.login_form = login_form
         self.allow = allow
         self.authorize = authorize
-        self.public_methods = frozenset(m.upper() for m in public_methods)
+        self.public_methods = frozenset(m.upper() for m in check_names("public_methods",
+                                                                        public_methods))
         self.throttle = throttle
         self.trusted_proxies = proxies
         self.remote_user_header = remote_user_header
@@ -453,15 +456,6 @@ def request_path(environ: WSGIEnvironment) -> str:
 
 # -- PasteDeploy ---------------------------------------------------------------------------
 
-def _as_keys(value: str) -> str | list[str]:
-    """Keys separated by commas or white space, newest first (as the session filter reads
-    them, so ``secret_key = env:SESSION_SECRET`` can serve both)."""
-    keys = [key for key in re.split(r"[\s,]+", value) if key]
-    if not keys:
-        raise ValueError("expected at least one key")
-    return keys[0] if len(keys) == 1 else keys
-
-
 def _build(options: dict[str, Any]) -> dict[str, Any]:
     backends: list[Any] = []
     basic = {k: options.pop(k) for k in ("cache_ttl", "reload_interval") if k in options}
@@ -516,7 +510,7 @@ filter_factory = filter_app_factory(AuthMiddleware, {
     "remote_user_header": as_optional(as_str),
     "max_header_length": as_int,
     "throttle_ipv6_prefix": as_int,
-    "secret_key": _as_keys,
+    "secret_key": as_keys,
     "protect": as_str,
     "protected_paths": as_list,
 }, name="auth", build=_build)

@@ -16,6 +16,7 @@ from middleware.debug.frames import ExceptionInfo, collect
 from middleware.debug.request import RequestInfo, collect_request, learn_secrets
 from middleware.debug.scrub import Scrubber
 from middleware.logsafe import for_log
+from middleware.options import check_bool, check_int, check_str, check_type
 from middleware.wsgi import ExcInfo, close_once, is_file_wrapper, peek, resume, simple_response
 
 if TYPE_CHECKING:
@@ -74,20 +75,17 @@ class DebugMiddleware:
                  logger: logging.Logger | None = None) -> None:
         if not callable(app):
             raise TypeError("app must be a WSGI callable")
-        if not isinstance(evalex, bool):
-            raise TypeError(f"evalex must be True or False, got {evalex!r}")
-        if pin is not None and (not isinstance(pin, str) or len(pin.replace("-", "")) < 6
-                                or not pin.replace("-", "").isdigit()):
+        check_bool("evalex", evalex)
+        if check_str("pin", pin, optional=True) is not None and (
+                len(pin.replace("-", "")) < 6 or not pin.replace("-", "").isdigit()):
             raise ValueError("pin must be a string of at least 6 digits (dashes allowed)")
-        if isinstance(max_tracebacks, bool) or not isinstance(max_tracebacks, int) \
-                or max_tracebacks < 1:
-            raise ValueError(f"max_tracebacks must be a whole number >= 1, got {max_tracebacks!r}")
-        if not isinstance(console_path, str) or not console_path.startswith("/") \
+        check_int("max_tracebacks", max_tracebacks, low=1)
+        if not check_str("console_path", console_path).startswith("/") \
                 or console_path.endswith("/"):
             raise ValueError("console_path must start with '/' and not end with one, "
                              f"got {console_path!r}")
-        if logger is not None and not isinstance(logger, logging.Logger):
-            raise TypeError("logger must be a logging.Logger")
+        if logger is not None:
+            check_type("logger", logger, logging.Logger, "a logging.Logger")
         self.app = app
         self.access = AccessRule(allowed_ips, trusted_proxies, trusted_hosts)
         self.allowed_ips = tuple(str(n) for n in self.access.allowed)

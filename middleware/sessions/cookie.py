@@ -30,6 +30,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from middleware.options import check_bool, check_int
 from middleware.sessions.backend import DELETE, BadSession, SessionBackend
 from middleware.sessions.base import is_session_id, new_session_id
 from middleware.sessions.jsontext import dumps, loads
@@ -52,12 +53,8 @@ class CookieStore:
     """
 
     def __init__(self, max_size: int = 4093, compress: bool = True) -> None:
-        if isinstance(max_size, bool) or not isinstance(max_size, int) or max_size < 200:
-            raise ValueError(f"max_size must be an integer of at least 200, got {max_size!r}")
-        if not isinstance(compress, bool):
-            raise TypeError(f"compress must be a bool, got {compress!r}")
-        self.max_size = max_size
-        self.compress = compress
+        self.max_size = check_int("max_size", max_size, low=200)
+        self.compress = check_bool("compress", compress)
 
     def __repr__(self) -> str:
         return f"CookieStore(max_size={self.max_size}, compress={self.compress})"
