@@ -36,9 +36,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from werkzeug.datastructures import MIMEAccept
-from werkzeug.http import parse_accept_header
-
+from middleware.accept import JSON, preferred_form
 from middleware.config import (
     as_bool,
     as_int,
@@ -436,13 +434,8 @@ def client_kind(environ: WSGIEnvironment) -> str:
 
 
 def wants_json(environ: WSGIEnvironment) -> bool:
-    """Whether the client prefers JSON to HTML and plain text."""
-    accept = environ.get("HTTP_ACCEPT", "")
-    if "json" not in accept:
-        return False
-    best = parse_accept_header(accept, MIMEAccept).best_match(
-        ["text/plain", "text/html", "application/json"])
-    return best == "application/json"
+    """Whether the client prefers JSON to HTML and plain text (see :mod:`middleware.accept`)."""
+    return preferred_form(environ.get("HTTP_ACCEPT")) == JSON
 
 
 def request_path(environ: WSGIEnvironment) -> str:

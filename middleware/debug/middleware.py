@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from types import FrameType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from middleware.accept import JSON, TEXT, preferred_form
 from middleware.debug import page
 from middleware.debug.access import DEFAULT_TRUSTED_HOSTS, AccessRule
 from middleware.debug.console import Console
@@ -184,11 +185,11 @@ class DebugMiddleware:
                report: Report) -> tuple[bytes, str, list[tuple[str, str]]]:
         """Format ``report`` as ``(body, content_type, extra_headers)``, negotiated by the
         request's ``Accept``."""
-        kind = page.negotiate(environ.get("HTTP_ACCEPT", ""))
+        form = preferred_form(environ.get("HTTP_ACCEPT"))
         headers = [("Vary", "Accept")]
-        if kind == page.TEXT:
+        if form == TEXT:
             return report.text.encode("utf-8", "replace"), "text/plain; charset=utf-8", headers
-        if kind == page.JSON:
+        if form == JSON:
             body = page.render_json(report.exception, report.request, report.text)
             return body.encode("utf-8", "replace"), "application/json", headers
         console: dict[str, Any] | None = None

@@ -1,4 +1,5 @@
-"""The debug page in its three forms: HTML for browsers, plain text and JSON, by ``Accept``.
+"""The debug page in its three forms: HTML for browsers, plain text and JSON, by ``Accept``
+(:func:`middleware.accept.preferred_form` picks it, as for every page of the suite).
 
 Every string in a report was masked when the model was built (see
 :mod:`middleware.debug.frames`); this module only lays it out.
@@ -24,32 +25,12 @@ from dataclasses import asdict
 from html import escape
 from typing import Any
 
-from werkzeug.datastructures import MIMEAccept
-from werkzeug.http import parse_accept_header
-
 from middleware.debug.frames import ExceptionInfo, FrameInfo
 from middleware.debug.request import RequestInfo
 from middleware.logsafe import for_log
 
-HTML = "text/html"
-JSON = "application/json"
-TEXT = "text/plain"
-
 CAUSE = "The above exception was the direct cause of the following exception:"
 CONTEXT = "During handling of the above exception, another exception occurred:"
-
-
-def negotiate(accept_header: str) -> str:
-    """HTML for browsers (an explicit ``text/html``), else JSON or plain text by ``Accept``.
-
-    curl sends ``*/*`` and gets text; ``Accept: application/json`` gets JSON.
-    """
-    accept = parse_accept_header(accept_header, MIMEAccept)
-    if any(value in (HTML, "application/xhtml+xml") and quality > 0
-           for value, quality in accept):
-        return HTML
-    best = accept.best_match([TEXT, JSON, "application/problem+json"], default=TEXT)
-    return JSON if best != TEXT else TEXT
 
 
 def headline(exc: ExceptionInfo) -> str:
