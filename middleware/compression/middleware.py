@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable, Iterator
 from functools import lru_cache, partial
 from typing import TYPE_CHECKING
 
+from middleware.config import as_bool, as_int, as_list, filter_app_factory
 from middleware.options import check_bool, check_int, check_strings
 from middleware.wsgi import (
     Body,
@@ -29,7 +30,7 @@ from .rules import (
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
-__all__ = ["DISABLE_KEY", "ENCODING_KEY", "CompressionMiddleware"]
+__all__ = ["DISABLE_KEY", "ENCODING_KEY", "CompressionMiddleware", "filter_factory"]
 
 #: Set this environ key to a true value (before or while the app answers) to skip compression.
 DISABLE_KEY = "middleware.compression.disable"
@@ -289,3 +290,18 @@ def _encode_stream(stream: Stream, response: Response,
             yield step(chunk) if chunk else b""
     if not response.restarted:
         yield stream.finish()
+
+
+#: PasteDeploy ``paste.filter_app_factory`` entry points ``compression`` and ``gzip``
+filter_factory = filter_app_factory(CompressionMiddleware, {
+    "encodings": as_list,
+    "min_size": as_int,
+    "gzip_level": as_int,
+    "brotli_quality": as_int,
+    "zstd_level": as_int,
+    "mime_types": as_list,
+    "exclude_paths": as_list,
+    "decompress_requests": as_bool,
+    "max_decompressed_size": as_int,
+    "compress_responses": as_bool,
+}, "compression")

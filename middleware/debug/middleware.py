@@ -10,6 +10,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from middleware.accept import JSON, TEXT, preferred_form
+from middleware.config import as_bool, as_int, as_list, as_optional, as_str, filter_app_factory
 from middleware.debug import page
 from middleware.debug.access import DEFAULT_TRUSTED_HOSTS, AccessRule
 from middleware.debug.console import Console
@@ -22,6 +23,8 @@ from middleware.wsgi import ExcInfo, close_once, is_file_wrapper, peek, resume, 
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+__all__ = ["PLAIN_500", "STATUS", "DebugMiddleware", "Report", "filter_factory"]
 
 STATUS = "500 Internal Server Error"
 PLAIN_500 = b"Internal Server Error\n"
@@ -211,3 +214,16 @@ class DebugMiddleware:
             ("Referrer-Policy", "no-referrer"),
         ]
         return html.encode("utf-8", "replace"), "text/html; charset=utf-8", headers
+
+
+#: PasteDeploy ``paste.filter_app_factory`` entry point, name ``debug``
+filter_factory = filter_app_factory(DebugMiddleware, {
+    "allowed_ips": as_list,
+    "evalex": as_bool,
+    "scrub": as_list,
+    "trusted_proxies": as_list,
+    "trusted_hosts": as_list,
+    "pin": as_optional(as_str),
+    "max_tracebacks": as_int,
+    "console_path": as_str,
+}, name="debug")

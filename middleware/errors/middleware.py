@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.exceptions import HTTPException
 
+from middleware.config import as_bool, as_list, as_optional, as_path, as_str, filter_app_factory
 from middleware.errors.pages import HTML, PageSet, negotiate
 from middleware.errors.report import (
     DEFAULT_ID_KEY,
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 __all__ = ["DEFAULT_CSP", "DEFAULT_KEEP_HEADERS", "OPT_OUT_ENVIRON", "OPT_OUT_HEADER",
-           "ErrorPageMiddleware"]
+           "ErrorPageMiddleware", "filter_factory"]
 
 #: headers of an application's error response that survive its replacement by a page
 #: (a trailing ``*`` matches a prefix)
@@ -285,3 +286,15 @@ def _header_name(value: object) -> str | None:
         raise ValueError(f"request_id_header {name!r} is not a valid header name")
     return name
 
+
+#: PasteDeploy ``paste.filter_app_factory`` entry point, name ``errors``
+filter_factory = filter_app_factory(ErrorPageMiddleware, {
+    "template_dir": as_path,
+    "intercept": as_bool,
+    "logger": as_optional(as_str),
+    "notify": as_optional(as_str),
+    "request_id_header": as_optional(as_str),
+    "keep_headers": as_list,
+    "scrub": as_list,
+    "content_security_policy": as_optional(as_str),
+}, name="errors")
