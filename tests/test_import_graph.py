@@ -166,8 +166,8 @@ def test_the_cycle_finder_finds_circles(edges, cycle):
 
 
 def test_relative_imports_resolve_like_python():
-    node = ast.parse("from ..sessions.base import StoreUnavailable").body[0]
-    assert resolve("middleware.auth.middleware", node) == "middleware.sessions.base"
+    node = ast.parse("from ..sessions.store import StoreUnavailable").body[0]
+    assert resolve("middleware.auth.middleware", node) == "middleware.sessions.store"
     node = ast.parse("from . import page").body[0]
     assert resolve("middleware.debug", node) == "middleware.debug"
     assert targets("middleware.debug", node) == [("middleware.debug.page", None)]

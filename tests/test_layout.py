@@ -41,3 +41,13 @@ def test_the_documented_imports_still_work():
     from middleware.debug import filter_factory
 
     assert DebugMiddleware is same and callable(filter_factory)
+
+
+def test_renamed_session_names_keep_their_old_spelling():
+    from middleware.sessions import SessionState
+    from middleware.sessions.signing import Codec, SignedSerializer
+
+    assert Codec is SignedSerializer
+    state = SessionState()
+    state.resign = True
+    assert state.signed_with_old_key is True and state.resign is True

@@ -58,7 +58,7 @@ from middleware.options import (
     check_networks,
     check_str,
 )
-from middleware.sessions.base import StoreUnavailable
+from middleware.sessions.store import StoreUnavailable
 from middleware.wsgi import simple_response
 
 from .base import Identity, MalformedCredentials, quote_param

@@ -19,7 +19,7 @@ import threading
 import time
 
 from middleware.options import check_int
-from middleware.sessions.base import Changes, Record
+from middleware.sessions.store import Changes, Record
 
 __all__ = ["MemoryStore"]
 

@@ -29,13 +29,13 @@ from middleware.logsafe import for_log
 from middleware.options import check_bool, check_choice, check_keys, check_number, check_str
 from middleware.scrubbing import mask_url
 from middleware.sessions.backend import BadSession, SessionBackend
-from middleware.sessions.base import StoreUnavailable, check_store
 from middleware.sessions.cookie import CookieBackend, CookieStore
 from middleware.sessions.memory import MemoryStore
 from middleware.sessions.server import SessionEnded, StoreBackend
 from middleware.sessions.session import ENVIRON_KEY, Session, SessionState
-from middleware.sessions.signing import Codec
+from middleware.sessions.signing import SignedSerializer
 from middleware.sessions.sqlite import SQLiteStore
+from middleware.sessions.store import StoreUnavailable, check_store
 from middleware.wsgi import Response, close_once, simple_response
 
 if TYPE_CHECKING:
@@ -168,10 +168,11 @@ class SessionMiddleware:
         self.backend: SessionBackend
         if isinstance(self.store, CookieStore):
             self.backend = CookieBackend(
-                self.store, Codec(keys, COOKIE_SALT, compress=self.store.compress),
+                self.store, SignedSerializer(keys, COOKIE_SALT, compress=self.store.compress),
                 max_age, idle_timeout)
         else:
-            self.backend = StoreBackend(self.store, Codec(keys, ID_SALT), max_age, idle_timeout)
+            self.backend = StoreBackend(self.store, SignedSerializer(keys, ID_SALT), max_age,
+                                        idle_timeout)
         # Set-Cookie attributes that are the same on every response, formatted once by
         # werkzeug: "; Domain=...; Secure; HttpOnly; Path=/; SameSite=Lax", per Secure flag
         self._attributes = {flag: self._format_attributes(flag) for flag in (False, True)}

@@ -30,7 +30,7 @@ from typing import Any
 
 from middleware.options import check_number, check_str
 from middleware.scrubbing import mask_url
-from middleware.sessions.base import Changes, Record, StoreUnavailable
+from middleware.sessions.store import Changes, Record, StoreUnavailable
 
 __all__ = ["RedisStore"]
 

@@ -35,7 +35,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from middleware.options import check_number
-from middleware.sessions.base import Changes, Record, StoreUnavailable
+from middleware.sessions.store import Changes, Record, StoreUnavailable
 
 __all__ = ["SQLiteStore"]
 
