@@ -26,9 +26,12 @@ Rules, learned from PasteDeploy and Pyramid users' mistakes:
 * Unknown options are refused: keys are case-sensitive in PasteDeploy and a typo would
   otherwise be ignored.
 
-Every error is a ``ValueError`` that names the filter, the option and the ini file. (Not a
-``TypeError``: PasteDeploy rewrites a ``TypeError`` mentioning "arguments" into a confusing
-signature message.)
+Every conversion error is a ``ValueError`` that names the filter, the option and the ini file.
+(Not a ``TypeError``: PasteDeploy rewrites a ``TypeError`` mentioning "arguments" into a
+confusing signature message.) The converters only turn text into values: what a value may be
+is checked by the middleware's constructor (:mod:`middleware.options`), the same check as for
+options given in Python (:class:`~middleware.Pipeline` puts the ini section and file in front
+of its message).
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ __all__ = [
     "as_bool",
     "as_float",
     "as_int",
+    "as_keys",
     "as_list",
     "as_optional",
     "as_path",
@@ -106,6 +110,18 @@ def as_seconds(value: str) -> int | float:
 def as_list(value: str) -> list[str]:
     """Items separated by commas and/or new lines; blanks dropped."""
     return [item.strip() for item in re.split(r"[,\n]", value) if item.strip()]
+
+
+def as_keys(value: str) -> str | list[str]:
+    """Secret keys separated by commas or white space, newest first (``env:NAME`` may hold
+    several, so one variable can serve the session and the auth filter).
+
+    A key that contains a comma or white space can only be given from Python.
+    """
+    keys = [key for key in re.split(r"[\s,]+", value) if key]
+    if not keys:
+        raise ValueError("expected at least one key")
+    return keys[0] if len(keys) == 1 else keys
 
 
 def as_optional(converter: Converter) -> Converter:

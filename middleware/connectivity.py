@@ -75,7 +75,7 @@ def _reach(store: Any) -> None:
     if callable(ping):
         ping()
     elif callable(getattr(store, "load", None)):
-        from middleware.sessions.base import new_session_id
+        from middleware.sessions.ids import new_session_id
 
         store.load(new_session_id())
     elif callable(getattr(store, "get", None)):

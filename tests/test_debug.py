@@ -396,12 +396,12 @@ def test_malformed_request_data_never_crashes_the_error_path(accept, environ, pa
 
 def test_a_failure_while_building_the_report_still_answers_500_and_logs_both(monkeypatch,
                                                                               caplog):
-    import middleware.debug.core as core
+    import middleware.debug.middleware as debug_middleware
 
     def broken(*args, **kwargs):
         raise RuntimeError("report bug")
 
-    monkeypatch.setattr(core, "collect", broken)
+    monkeypatch.setattr(debug_middleware, "collect", broken)
     with caplog.at_level(logging.ERROR, logger="middleware.debug"):
         result = get(DebugMiddleware(fails("the app's error")), "text/html")
     assert result.status == "500 Internal Server Error" and result.body == PLAIN_500

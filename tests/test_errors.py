@@ -511,7 +511,7 @@ def test_logger_option_accepts_a_name_and_a_logger(caplog):
     ({"request_id_header": 5}, TypeError, "request_id_header"),
     ({"keep_headers": "Allow"}, TypeError, "keep_headers"),
     ({"keep_headers": [""]}, ValueError, "keep_headers"),
-    ({"scrub": [None]}, ValueError, "scrub"),
+    ({"scrub": [None]}, TypeError, "scrub"),
     ({"content_security_policy": "a\r\nb"}, ValueError, "content_security_policy"),
     ({"pages": ["x"]}, TypeError, "pages"),
     ({"pages": {200: "x"}}, ValueError, "pages"),

@@ -32,7 +32,7 @@ from middleware.sessions import (
     get_session,
 )
 from middleware.sessions.middleware import COOKIE_SALT, ID_SALT
-from middleware.sessions.signing import Codec
+from middleware.sessions.signing import SignedSerializer
 
 KEY = "test-session-key-0123456789abcdef"
 OLD_KEY = "old-session-key-fedcba9876543210"
@@ -307,12 +307,12 @@ def record(session_id="A" * 43, created=None, last_seen=None, data=None, version
 
 def signed(payload: str, key: str = KEY) -> str:
     """A cookie-store token, signed as the middleware signs them (public codec and salt)."""
-    return Codec([key], COOKIE_SALT).dumps(payload)
+    return SignedSerializer([key], COOKIE_SALT).dumps(payload)
 
 
 def signed_id(session_id: str, key: str = KEY) -> str:
     """A server-side store's cookie: the signed id."""
-    return Codec([key], ID_SALT).sign(session_id)
+    return SignedSerializer([key], ID_SALT).sign(session_id)
 
 
 def previous_format(data: dict, created: float, key: str = KEY) -> str:
@@ -412,7 +412,7 @@ def test_any_raw_cookie_header_gives_a_session_never_an_error(header):
 @settings(max_examples=100, deadline=None)
 def test_any_signed_payload_that_is_not_a_record_gives_a_fresh_session(tail):
     c, mw = client()
-    c.set_cookie("session", Codec([KEY], COOKIE_SALT).sign(tail.hex()))
+    c.set_cookie("session", SignedSerializer([KEY], COOKIE_SALT).sign(tail.hex()))
     assert c.get("/").json["data"] == {}
 
 

@@ -14,7 +14,7 @@ from werkzeug.test import Client
 from browser import dump_dom
 from middleware.sessions import MemoryStore, RedisStore, SessionMiddleware, get_session
 from middleware.sessions.middleware import ID_SALT
-from middleware.sessions.signing import Codec
+from middleware.sessions.signing import SignedSerializer
 from servers import free_port, serve_in_thread
 
 KEY = "framework-test-key-0123456789abcdef"
@@ -69,7 +69,7 @@ def test_flask_app_reads_and_writes_the_session(store):
 def test_flask_store_outage_becomes_our_503_not_flasks_500(caplog):
     store = RedisStore(f"redis://127.0.0.1:{free_port()}/0", connect_timeout=0.5)
     c = Client(SessionMiddleware(make_flask_app(), KEY, store=store))
-    c.set_cookie("session", Codec([KEY], ID_SALT).sign("q" * 43))
+    c.set_cookie("session", SignedSerializer([KEY], ID_SALT).sign("q" * 43))
     with caplog.at_level(logging.ERROR):
         response = c.get("/me")  # Flask catches the error and renders its own 500
     assert response.status_code == 503

@@ -28,7 +28,7 @@ from middleware.sessions import (
     get_session,
 )
 from middleware.sessions.middleware import ID_SALT
-from middleware.sessions.signing import Codec
+from middleware.sessions.signing import SignedSerializer
 from redis_server import redis_server, redis_url, start_redis  # noqa: F401
 from servers import PYTHON, free_port, run_server, serve_in_thread
 
@@ -148,10 +148,10 @@ def test_redis_key_of_another_format_is_an_unknown_session_not_a_503(redis_serve
     mw = SessionMiddleware(store_app, KEY, store=RedisStore(redis_url))
     c = Client(mw)
     redis_server.admin.set("session:" + "s" * 43, '{"c":1,"t":1,"d":{}}')  # a string record
-    c.set_cookie("session", Codec([KEY], ID_SALT).sign("s" * 43))
+    c.set_cookie("session", SignedSerializer([KEY], ID_SALT).sign("s" * 43))
     response = c.get("/incr")
     assert response.status_code == 200 and response.json["data"] == {"n": 1}
-    assert c.get_cookie("session").value != Codec([KEY], ID_SALT).sign("s" * 43)
+    assert c.get_cookie("session").value != SignedSerializer([KEY], ID_SALT).sign("s" * 43)
 
 
 def test_redis_store_loads_its_script_again_after_redis_forgot_it(redis_server, redis_url):  # noqa: F811
@@ -297,7 +297,7 @@ def test_store_down_gives_a_503_page_and_a_log_line(kind, path, tmp_path, caplog
     mw = SessionMiddleware(store_app, KEY, store=store)
     c = Client(mw)
     if path == "/":  # an existing session: the load fails
-        c.set_cookie("session", Codec([KEY], ID_SALT).sign("z" * 43))
+        c.set_cookie("session", SignedSerializer([KEY], ID_SALT).sign("z" * 43))
     with caplog.at_level(logging.ERROR, "middleware.sessions"):
         response = c.get(path)
     assert response.status_code == 503
@@ -340,7 +340,7 @@ def test_store_failing_after_start_response_restarts_the_response_as_503(tmp_pat
 
     store = down_stores(tmp_path)["sqlite_unopenable"]
     mw = SessionMiddleware(validator(app), KEY, store=store)
-    environ = make_environ(HTTP_COOKIE="session=" + Codec([KEY], ID_SALT).sign("z" * 43))
+    environ = make_environ(HTTP_COOKIE="session=" + SignedSerializer([KEY], ID_SALT).sign("z" * 43))
     result = serve(validator(mw), environ)
     assert result.error is None and result.status.startswith("503")
     assert b"temporarily unavailable" in result.body

@@ -42,6 +42,8 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from middleware.options import check_int, check_number
+
 from .base import Credentials, Identity, MalformedCredentials, quote_param
 from .hashes import PasswordHash, UnsupportedHash, parse_hash
 from .htpasswd import HtpasswdFile, warn_weak
@@ -81,10 +83,8 @@ class BasicAuth:
             raise ValueError("BasicAuth needs users= (a mapping) or htpasswd= (a file path)")
         if users is not None and not isinstance(users, Mapping):
             raise TypeError("users must be a mapping of user name to password hash")
-        if not isinstance(cache_ttl, (int, float)) or cache_ttl < 0:
-            raise ValueError("cache_ttl must be a number of seconds >= 0")
-        if not isinstance(cache_size, int) or cache_size < 1:
-            raise ValueError("cache_size must be a positive integer")
+        check_number("cache_ttl", cache_ttl, low=0)
+        check_int("cache_size", cache_size, low=1)
         self.users: dict[str, PasswordHash] = {}
         for user, stored in (users or {}).items():
             if not isinstance(user, str) or not user or ":" in user or _CONTROL.search(user):

@@ -30,6 +30,8 @@ import re
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from middleware.options import check_callable, check_int, check_str
+
 from .base import Credentials, Identity, MalformedCredentials, quote_param
 
 if TYPE_CHECKING:
@@ -61,13 +63,11 @@ class BearerTokenAuth:
             raise ValueError("BearerTokenAuth needs tokens= (a mapping) or verify= (a callable)")
         if tokens is not None and not isinstance(tokens, Mapping):
             raise TypeError("tokens must be a mapping of token to user name")
-        if verify is not None and not callable(verify):
-            raise TypeError("verify must be a callable verify(token) -> user or None")
-        if header is not None and (not isinstance(header, str)
-                                   or not re.fullmatch(r"[A-Za-z0-9-]+", header)):
+        check_callable("verify", verify, optional=True)
+        if check_str("header", header, optional=True) is not None and not re.fullmatch(
+                r"[A-Za-z0-9-]+", header):
             raise ValueError("header must be a header name such as 'X-API-Key'")
-        if not isinstance(max_length, int) or max_length < 16:
-            raise ValueError("max_length must be an integer >= 16")
+        check_int("max_length", max_length, low=16)
         self._digests: dict[bytes, tuple[bytes, str]] = {}
         for token, user in (tokens or {}).items():
             if not isinstance(token, str) or not isinstance(user, str) or not user:

@@ -23,6 +23,8 @@ import hashlib
 import hmac
 from collections.abc import Sequence
 
+from middleware.options import check_keys
+
 __all__ = ["SecretKeys"]
 
 _LENGTH = 32  # hex characters kept of each MAC (128 bits)
@@ -35,11 +37,7 @@ class SecretKeys:
     """
 
     def __init__(self, secret_key: str | bytes | Sequence[str | bytes]) -> None:
-        keys = [secret_key] if isinstance(secret_key, (str, bytes)) else secret_key
-        if not isinstance(keys, (list, tuple)) or not keys or not all(
-                isinstance(k, (str, bytes)) and k for k in keys):
-            raise ValueError("secret_key must be a non-empty string or bytes, or a list of "
-                             "them (newest first)")
+        keys = check_keys("secret_key", secret_key)
         self._secrets = [k.encode() if isinstance(k, str) else bytes(k) for k in keys]
         self._derived: dict[str, list[bytes]] = {}
 

@@ -36,12 +36,11 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from werkzeug.datastructures import MIMEAccept
-from werkzeug.http import parse_accept_header
-
+from middleware.accept import JSON, preferred_form
 from middleware.config import (
     as_bool,
     as_int,
+    as_keys,
     as_list,
     as_optional,
     as_path,
@@ -50,7 +49,16 @@ from middleware.config import (
     filter_app_factory,
 )
 from middleware.logsafe import for_log
-from middleware.sessions.base import StoreUnavailable
+from middleware.options import (
+    check_bool,
+    check_callable,
+    check_choice,
+    check_int,
+    check_names,
+    check_networks,
+    check_str,
+)
+from middleware.sessions.store import StoreUnavailable
 from middleware.wsgi import simple_response
 
 from .base import Identity, MalformedCredentials, quote_param
@@ -144,39 +152,31 @@ class AuthMiddleware:
                 raise TypeError(f"backends: {backend!r} is not an authentication backend")
         if not self.backends and login_url is None:
             raise ValueError("backends must name at least one backend")
-        if not isinstance(realm, str) or not realm:
-            raise ValueError("realm must be a non-empty string")
         try:
-            quote_param(realm)
+            quote_param(check_str("realm", realm))
         except ValueError as exc:
             raise ValueError(f"realm: {exc}") from None
         for name, url in (("login_url", login_url), ("logout_url", logout_url)):
-            if url is not None and (not isinstance(url, str) or safe_next(url, "") != url
-                                    or "?" in url):
+            if check_str(name, url, optional=True) is not None and (
+                    safe_next(url, "") != url or "?" in url):
                 raise ValueError(f"{name} must be an application path such as '/login'")
-        for name, func in (("allow", allow), ("authorize", authorize)):
-            if func is not None and not callable(func):
-                raise TypeError(f"{name} must be a callable")
+        check_bool("login_form", login_form)
+        check_callable("allow", allow, optional=True)
+        check_callable("authorize", authorize, optional=True)
         if throttle is not None and not isinstance(throttle, Throttle):
             if not isinstance(throttle, str):
                 raise TypeError("throttle must be a Throttle, 'memory', a redis:// URL or None")
             throttle = Throttle(throttle)
-        try:
-            proxies = tuple(ipaddress.ip_network(p, strict=False) for p in trusted_proxies)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"trusted_proxies: {exc}") from None
-        if remote_user_header is not None:
-            if not isinstance(remote_user_header, str) or not _HEADER_NAME.match(
-                    remote_user_header):
+        proxies = check_networks("trusted_proxies", trusted_proxies)
+        if check_str("remote_user_header", remote_user_header, optional=True) is not None:
+            if not _HEADER_NAME.match(remote_user_header):
                 raise ValueError("remote_user_header must be a header name such as "
                                  "'X-Remote-User'")
             if not proxies:
                 raise ValueError("remote_user_header needs trusted_proxies: any client could "
                                  "send the header")
-        if not isinstance(max_header_length, int) or max_header_length < 256:
-            raise ValueError("max_header_length must be an integer >= 256")
-        if protect not in PROTECT_MODES:
-            raise ValueError(f"protect must be 'all' or 'listed', got {protect!r}")
+        check_int("max_header_length", max_header_length, low=256)
+        check_choice("protect", protect, PROTECT_MODES)
         protected = ProtectedPaths(protected_paths)
         if protect == "all" and protected:
             raise ValueError("protected_paths needs protect='listed' (with protect='all' "
@@ -204,7 +204,8 @@ class AuthMiddleware:
         self.login_form = login_form
         self.allow = allow
         self.authorize = authorize
-        self.public_methods = frozenset(m.upper() for m in public_methods)
+        self.public_methods = frozenset(m.upper() for m in check_names("public_methods",
+                                                                        public_methods))
         self.throttle = throttle
         self.trusted_proxies = proxies
         self.remote_user_header = remote_user_header
@@ -433,13 +434,8 @@ def client_kind(environ: WSGIEnvironment) -> str:
 
 
 def wants_json(environ: WSGIEnvironment) -> bool:
-    """Whether the client prefers JSON to HTML and plain text."""
-    accept = environ.get("HTTP_ACCEPT", "")
-    if "json" not in accept:
-        return False
-    best = parse_accept_header(accept, MIMEAccept).best_match(
-        ["text/plain", "text/html", "application/json"])
-    return best == "application/json"
+    """Whether the client prefers JSON to HTML and plain text (see :mod:`middleware.accept`)."""
+    return preferred_form(environ.get("HTTP_ACCEPT")) == JSON
 
 
 def request_path(environ: WSGIEnvironment) -> str:
@@ -452,15 +448,6 @@ def request_path(environ: WSGIEnvironment) -> str:
 
 
 # -- PasteDeploy ---------------------------------------------------------------------------
-
-def _as_keys(value: str) -> str | list[str]:
-    """Keys separated by commas or white space, newest first (as the session filter reads
-    them, so ``secret_key = env:SESSION_SECRET`` can serve both)."""
-    keys = [key for key in re.split(r"[\s,]+", value) if key]
-    if not keys:
-        raise ValueError("expected at least one key")
-    return keys[0] if len(keys) == 1 else keys
-
 
 def _build(options: dict[str, Any]) -> dict[str, Any]:
     backends: list[Any] = []
@@ -516,7 +503,7 @@ filter_factory = filter_app_factory(AuthMiddleware, {
     "remote_user_header": as_optional(as_str),
     "max_header_length": as_int,
     "throttle_ipv6_prefix": as_int,
-    "secret_key": _as_keys,
+    "secret_key": as_keys,
     "protect": as_str,
     "protected_paths": as_list,
 }, name="auth", build=_build)

@@ -34,6 +34,8 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import quote, unquote
 
+from middleware.options import check_strings
+
 __all__ = ["ProtectedPaths", "PublicPaths", "canonical_segments", "safe_next", "script_name"]
 
 _AMBIGUOUS = re.compile(r"[%\\;\x00-\x1f\x7f]")
@@ -112,13 +114,11 @@ class PublicPaths:
 
     def __init__(self, patterns: Iterable[str]) -> None:
         option = self.option
-        if isinstance(patterns, (str, bytes)) or not isinstance(patterns, Iterable):
-            raise TypeError(f"{option} must be a list of paths, not {type(patterns).__name__}")
-        self.patterns = tuple(patterns)
+        self.patterns = check_strings(option, patterns)
         self._exact: set[tuple[str, ...]] = set()
         self._subtrees: set[tuple[str, ...]] = set()
         for pattern in self.patterns:
-            if not isinstance(pattern, str) or not pattern.startswith("/"):
+            if not pattern.startswith("/"):
                 raise ValueError(f"{option}: {pattern!r} must be a path starting with '/'")
             subtree = pattern.endswith("/*")
             segments = canonical_segments(pattern[:-2] or "/" if subtree else pattern)

@@ -46,6 +46,8 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
+from middleware.options import check_bool, check_int, check_number
+
 __all__ = ["MemoryCounter", "RedisCounter", "Throttle", "ThrottleUnavailable"]
 
 log = logging.getLogger("middleware.auth")
@@ -244,13 +246,10 @@ class Throttle:
 
     def __init__(self, store: str | Counter = "memory", max_failures: int = 10,
                  window: float = 300, fail_open: bool = True, ipv6_prefix: int = 64) -> None:
-        if not isinstance(ipv6_prefix, int) or isinstance(ipv6_prefix, bool) or not (
-                0 < ipv6_prefix <= 128):
-            raise ValueError("ipv6_prefix must be an integer from 1 to 128")
-        if not isinstance(max_failures, int) or isinstance(max_failures, bool) or max_failures < 1:
-            raise ValueError("max_failures must be a positive integer")
-        if not isinstance(window, (int, float)) or window <= 0:
-            raise ValueError("window must be a positive number of seconds")
+        check_int("ipv6_prefix", ipv6_prefix, low=1, high=128)
+        check_int("max_failures", max_failures, low=1)
+        check_number("window", window, positive=True)
+        check_bool("fail_open", fail_open)
         if store == "memory":
             store = MemoryCounter()
         elif isinstance(store, str):

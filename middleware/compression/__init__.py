@@ -79,10 +79,8 @@ In a PasteDeploy file (``compression`` and ``gzip`` are the same filter)::
 
 from __future__ import annotations
 
-from middleware.config import as_bool, as_int, as_list, filter_app_factory
-
 from .encoders import available
-from .middleware import DISABLE_KEY, ENCODING_KEY, CompressionMiddleware
+from .middleware import DISABLE_KEY, ENCODING_KEY, CompressionMiddleware, filter_factory
 from .negotiation import negotiate
 from .rules import DEFAULT_MIME_TYPES
 
@@ -95,16 +93,3 @@ __all__ = [
     "filter_factory",
     "negotiate",
 ]
-
-filter_factory = filter_app_factory(CompressionMiddleware, {
-    "encodings": as_list,
-    "min_size": as_int,
-    "gzip_level": as_int,
-    "brotli_quality": as_int,
-    "zstd_level": as_int,
-    "mime_types": as_list,
-    "exclude_paths": as_list,
-    "decompress_requests": as_bool,
-    "max_decompressed_size": as_int,
-    "compress_responses": as_bool,
-}, "compression")

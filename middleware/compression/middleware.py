@@ -6,6 +6,8 @@ from collections.abc import Callable, Iterable, Iterator
 from functools import lru_cache, partial
 from typing import TYPE_CHECKING
 
+from middleware.config import as_bool, as_int, as_list, filter_app_factory
+from middleware.options import check_bool, check_int, check_strings
 from middleware.wsgi import (
     Body,
     Response,
@@ -28,31 +30,12 @@ from .rules import (
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
-__all__ = ["DISABLE_KEY", "ENCODING_KEY", "CompressionMiddleware"]
+__all__ = ["DISABLE_KEY", "ENCODING_KEY", "CompressionMiddleware", "filter_factory"]
 
 #: Set this environ key to a true value (before or while the app answers) to skip compression.
 DISABLE_KEY = "middleware.compression.disable"
 #: The middleware records the coding it applied to the response here.
 ENCODING_KEY = "middleware.compression.encoding"
-
-
-def _check_int(name: str, value: object, low: int, high: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < low or (high is not None and value > high):
-        bound = f"between {low} and {high}" if high is not None else f"at least {low}"
-        raise ValueError(f"{name} must be {bound}, got {value}")
-    return value
-
-
-def _check_strings(name: str, value: object) -> tuple[str, ...]:
-    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
-        raise TypeError(f"{name} must be a list of strings, got {value!r}")
-    items = tuple(value)
-    for item in items:
-        if not isinstance(item, str):
-            raise TypeError(f"{name} must contain strings, got {item!r}")
-    return items
 
 
 class CompressionMiddleware:
@@ -92,25 +75,22 @@ class CompressionMiddleware:
         if not callable(app):
             raise TypeError("app must be a WSGI callable")
         self.app = app
-        self.min_size = _check_int("min_size", min_size, 0)
-        self.gzip_level = _check_int("gzip_level", gzip_level, 1, 9)
-        self.brotli_quality = _check_int("brotli_quality", brotli_quality, 0, 11)
-        self.zstd_level = _check_int("zstd_level", zstd_level, 1, 19)
-        self.max_decompressed_size = _check_int("max_decompressed_size",
-                                                max_decompressed_size, 1)
-        if not isinstance(decompress_requests, bool):
-            raise TypeError("decompress_requests must be a bool")
-        self.decompress_requests = decompress_requests
-        if not isinstance(compress_responses, bool):
-            raise TypeError("compress_responses must be a bool")
+        self.min_size = check_int("min_size", min_size, low=0)
+        self.gzip_level = check_int("gzip_level", gzip_level, low=1, high=9)
+        self.brotli_quality = check_int("brotli_quality", brotli_quality, low=0, high=11)
+        self.zstd_level = check_int("zstd_level", zstd_level, low=1, high=19)
+        self.max_decompressed_size = check_int("max_decompressed_size", max_decompressed_size,
+                                               low=1)
+        self.decompress_requests = check_bool("decompress_requests", decompress_requests)
+        check_bool("compress_responses", compress_responses)
         if not compress_responses and not decompress_requests:
             raise ValueError("compress_responses=False needs decompress_requests=True "
                              "(the layer would do nothing)")
         self.compress_responses = compress_responses
-        self.encodings = self._usable_encodings(_check_strings("encodings", encodings))
-        self.mime_types = _check_strings("mime_types", mime_types)
+        self.encodings = self._usable_encodings(check_strings("encodings", encodings))
+        self.mime_types = check_strings("mime_types", mime_types)
         self._mime = MimeTypes(self.mime_types)
-        self.exclude_paths = _check_strings("exclude_paths", exclude_paths)
+        self.exclude_paths = check_strings("exclude_paths", exclude_paths)
         for path in self.exclude_paths:
             if not path.startswith("/"):
                 raise ValueError(f"exclude_paths: {path!r} must start with '/'")
@@ -310,3 +290,18 @@ def _encode_stream(stream: Stream, response: Response,
             yield step(chunk) if chunk else b""
     if not response.restarted:
         yield stream.finish()
+
+
+#: PasteDeploy ``paste.filter_app_factory`` entry points ``compression`` and ``gzip``
+filter_factory = filter_app_factory(CompressionMiddleware, {
+    "encodings": as_list,
+    "min_size": as_int,
+    "gzip_level": as_int,
+    "brotli_quality": as_int,
+    "zstd_level": as_int,
+    "mime_types": as_list,
+    "exclude_paths": as_list,
+    "decompress_requests": as_bool,
+    "max_decompressed_size": as_int,
+    "compress_responses": as_bool,
+}, "compression")

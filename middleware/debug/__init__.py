@@ -57,18 +57,6 @@ PasteDeploy (``[filter:debug]`` with ``use = egg:wsgi-middleware-suite#debug``):
 
 from __future__ import annotations
 
-from middleware.config import as_bool, as_int, as_list, as_optional, as_str, filter_app_factory
-from middleware.debug.core import DebugMiddleware
+from middleware.debug.middleware import DebugMiddleware, filter_factory
 
 __all__ = ["DebugMiddleware", "filter_factory"]
-
-filter_factory = filter_app_factory(DebugMiddleware, {
-    "allowed_ips": as_list,
-    "evalex": as_bool,
-    "scrub": as_list,
-    "trusted_proxies": as_list,
-    "trusted_hosts": as_list,
-    "pin": as_optional(as_str),
-    "max_tracebacks": as_int,
-    "console_path": as_str,
-}, name="debug")

@@ -18,24 +18,9 @@ import ipaddress
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+from middleware.options import Network, check_networks, check_strings
 
 DEFAULT_TRUSTED_HOSTS = ("localhost", ".localhost")
-
-
-def parse_networks(values: Iterable[str], option: str) -> tuple[Network, ...]:
-    """Parse addresses and CIDR ranges; a ``ValueError`` names ``option`` and the bad entry."""
-    if isinstance(values, (str, bytes)):
-        raise TypeError(f"{option} must be a list of addresses, not a single string")
-    networks = []
-    for value in values:
-        if not isinstance(value, str):
-            raise TypeError(f"{option} entries must be strings, got {value!r}")
-        try:
-            networks.append(ipaddress.ip_network(value.strip(), strict=False))
-        except ValueError:
-            raise ValueError(f"{option}: {value!r} is not an IP address or CIDR range") from None
-    return tuple(networks)
 
 
 def _address(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
@@ -100,11 +85,10 @@ class AccessRule:
 
     def __init__(self, allowed_ips: Iterable[str], trusted_proxies: Iterable[str],
                  trusted_hosts: Iterable[str]) -> None:
-        self.allowed = parse_networks(allowed_ips, "allowed_ips")
-        self.proxies = parse_networks(trusted_proxies, "trusted_proxies")
-        if isinstance(trusted_hosts, (str, bytes)):
-            raise TypeError("trusted_hosts must be a list of host names, not a single string")
-        self.hosts = tuple(str(h).strip().lower() for h in trusted_hosts if str(h).strip())
+        self.allowed = check_networks("allowed_ips", allowed_ips)
+        self.proxies = check_networks("trusted_proxies", trusted_proxies)
+        self.hosts = tuple(h.strip().lower() for h in check_strings("trusted_hosts", trusted_hosts)
+                           if h.strip())
 
     def client_allowed(self, environ: Mapping[str, Any]) -> bool:
         """Whether the client address is in ``allowed_ips``."""

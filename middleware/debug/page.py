@@ -1,19 +1,98 @@
-"""The HTML debug page: one self-contained document (inline CSS and JS, no outside requests).
+"""The debug page in its three forms: HTML for browsers, plain text and JSON, by ``Accept``
+(:func:`middleware.accept.preferred_form` picks it, as for every page of the suite).
 
-Frames are ``<details>`` elements, so they open and close without JavaScript: application
-frames start open, library frames closed. JavaScript only adds conveniences (expand/collapse
-all, copy, and the console when ``evalex`` is on). Every string is HTML-escaped here, the
-copy-paste text included; the response's Content-Security-Policy allows only this page's own
-nonce-tagged style and script, so an exception message carrying markup stays inert.
+Every string in a report was masked when the model was built (see
+:mod:`middleware.debug.frames`); this module only lays it out.
+
+Text and JSON
+    The text follows Python's own traceback layout (chain separators, group boxes), so it can
+    be pasted into an issue; it is also the copy-paste block of the HTML page and (escaped by
+    :func:`~middleware.logsafe.for_log`) the log entry. JSON carries the same model.
+
+HTML
+    One self-contained document (inline CSS and JS, no outside requests). Frames are
+    ``<details>`` elements, so they open and close without JavaScript: application frames
+    start open, library frames closed. JavaScript only adds conveniences (expand/collapse all,
+    copy, and the console when ``evalex`` is on). Every string is HTML-escaped here, the
+    copy-paste text included; the response's Content-Security-Policy allows only this page's
+    own nonce-tagged style and script, so an exception message carrying markup stays inert.
 """
 
 from __future__ import annotations
 
+import json
+from dataclasses import asdict
 from html import escape
+from typing import Any
 
 from middleware.debug.frames import ExceptionInfo, FrameInfo
-from middleware.debug.render import headline
 from middleware.debug.request import RequestInfo
+from middleware.logsafe import for_log
+
+CAUSE = "The above exception was the direct cause of the following exception:"
+CONTEXT = "During handling of the above exception, another exception occurred:"
+
+
+def headline(exc: ExceptionInfo) -> str:
+    """``Type: message`` (just the type when the message is empty)."""
+    return f"{exc.type}: {exc.message}" if exc.message else exc.type
+
+
+def text_lines(exc: ExceptionInfo) -> list[str]:
+    """Python's traceback layout for ``exc`` and everything chained to it."""
+    lines: list[str] = []
+    if exc.cause is not None:
+        lines += [*text_lines(exc.cause), "", CAUSE, ""]
+    elif exc.context is not None:
+        lines += [*text_lines(exc.context), "", CONTEXT, ""]
+    if exc.repeated:
+        return [*lines, f"{headline(exc)} (shown above: the chain loops)"]
+    title = "Exception Group Traceback" if exc.members else "Traceback"
+    if exc.frames:
+        lines.append(f"{title} (most recent call last):")
+    for i, frame in enumerate(exc.frames):
+        if exc.frames_omitted and i == len(exc.frames) // 3:
+            lines.append(f"  [... {exc.frames_omitted} frames omitted ...]")
+        lines.append(f'  File "{frame.filename}", line {frame.lineno}, in {frame.function}')
+        current = [code for number, code in frame.source if number == frame.lineno]
+        if current and current[0].strip():
+            lines.append(f"    {current[0].strip()}")
+    lines.append(headline(exc))
+    lines += exc.notes
+    for n, member in enumerate(exc.members, 1):
+        lines.append(f"+---------------- {n} ----------------")
+        lines += [f"| {line}" if line else "|" for line in text_lines(member)]
+    if exc.members:
+        if exc.members_omitted:
+            lines.append(f"+---------------- ... ({exc.members_omitted} more) ----------------")
+        lines.append("+------------------------------------")
+    return lines
+
+
+def render_text(exc: ExceptionInfo, request: RequestInfo) -> str:
+    """The plain-text report: the request line, then the traceback."""
+    return "\n".join([f"{request.method} {request.url}", "", *text_lines(exc), ""])
+
+
+def render_log(exc: ExceptionInfo, request: RequestInfo) -> str:
+    """The plain-text report for a log: each line escaped by
+    :func:`~middleware.logsafe.for_log`, so a path or an exception message carrying ``\\n``
+    cannot forge a log line of its own."""
+    lines = [f"{request.method} {request.url}", "", *text_lines(exc)]
+    return "\n".join(for_log(line, 4 * 1024) for line in lines)
+
+
+def render_json(exc: ExceptionInfo, request: RequestInfo, text: str) -> str:
+    """The JSON report: ``{"exception": ..., "request": ..., "traceback": text}``."""
+    document: dict[str, Any] = {
+        "exception": asdict(exc),
+        "request": asdict(request),
+        "traceback": text,
+    }
+    return json.dumps(document, indent=1, ensure_ascii=False)
+
+
+# -- HTML ----------------------------------------------------------------------------------
 
 CSS = """
 :root{--fg:#1d2330;--mute:#5b6474;--line:#d9dde5;--bg:#f6f7f9;--app:#fff;--acc:#b3261e}

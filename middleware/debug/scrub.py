@@ -24,6 +24,7 @@ from collections.abc import Iterable, Mapping
 from types import BuiltinFunctionType, FunctionType, MethodType, ModuleType
 from typing import Any
 
+from middleware.options import check_names
 from middleware.scrubbing import URL_PASSWORD as _URL_PASSWORD
 from middleware.scrubbing import secret_name_pattern
 
@@ -54,13 +55,7 @@ class Scrubber:
     """
 
     def __init__(self, extra: Iterable[str] = ()) -> None:
-        if isinstance(extra, (str, bytes)):
-            raise TypeError("scrub must be a list of names, not a single string")
-        words = []
-        for word in extra:
-            if not isinstance(word, str) or not word.strip():
-                raise ValueError(f"scrub: {word!r} is not a non-empty name")
-            words.append(word.strip().lower())
+        words = [word.lower() for word in check_names("scrub", extra)]
         self.extra = tuple(words)
         self._name = secret_name_pattern(words)
         self._known: dict[str | bytes, bool] = {}

@@ -81,13 +81,13 @@ does anyway) and then passes through one generator that logs a failure while str
 
 from __future__ import annotations
 
-from middleware.config import as_bool, as_list, as_optional, as_path, as_str, filter_app_factory
 from middleware.errors.middleware import (
     DEFAULT_CSP,
     DEFAULT_KEEP_HEADERS,
     OPT_OUT_ENVIRON,
     OPT_OUT_HEADER,
     ErrorPageMiddleware,
+    filter_factory,
 )
 from middleware.errors.pages import MESSAGES, negotiate
 from middleware.errors.report import (
@@ -111,15 +111,3 @@ __all__ = [
     "scrub_environ",
     "scrub_query",
 ]
-
-#: PasteDeploy ``paste.filter_app_factory`` entry point, name ``errors``
-filter_factory = filter_app_factory(ErrorPageMiddleware, {
-    "template_dir": as_path,
-    "intercept": as_bool,
-    "logger": as_optional(as_str),
-    "notify": as_optional(as_str),
-    "request_id_header": as_optional(as_str),
-    "keep_headers": as_list,
-    "scrub": as_list,
-    "content_security_policy": as_optional(as_str),
-}, name="errors")

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.exceptions import HTTPException
 
+from middleware.config import as_bool, as_list, as_optional, as_path, as_str, filter_app_factory
 from middleware.errors.pages import HTML, PageSet, negotiate
 from middleware.errors.report import (
     DEFAULT_ID_KEY,
@@ -21,6 +22,7 @@ from middleware.errors.report import (
     secret_pattern,
 )
 from middleware.headers import merge_vary
+from middleware.options import check_bool, check_callable, check_names, check_str, check_type
 from middleware.wsgi import (
     ExcInfo,
     Response,
@@ -34,7 +36,7 @@ if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 __all__ = ["DEFAULT_CSP", "DEFAULT_KEEP_HEADERS", "OPT_OUT_ENVIRON", "OPT_OUT_HEADER",
-           "ErrorPageMiddleware"]
+           "ErrorPageMiddleware", "filter_factory"]
 
 #: headers of an application's error response that survive its replacement by a page
 #: (a trailing ``*`` matches a prefix)
@@ -94,8 +96,7 @@ class ErrorPageMiddleware:
                  content_security_policy: str | None = DEFAULT_CSP) -> None:
         if not callable(app):
             raise TypeError("app must be a WSGI callable")
-        if not isinstance(intercept, bool):
-            raise TypeError(f"intercept must be a bool, not {type(intercept).__name__}")
+        check_bool("intercept", intercept)
         self.app = app
         self.logger = _logger(logger)
         self._pages = PageSet(pages, template_dir, self.logger)
@@ -104,13 +105,11 @@ class ErrorPageMiddleware:
         self.intercept = intercept
         self.notify = _notify(notify)
         self.request_id_header = _header_name(request_id_header)
-        self.keep_headers = _names(keep_headers, "keep_headers")
-        self.scrub = _names(scrub, "scrub")
-        if content_security_policy is not None and (
-                not isinstance(content_security_policy, str)
-                or any(c in content_security_policy for c in "\r\n")):
-            raise ValueError("content_security_policy must be a one-line str or None")
-        self.content_security_policy = content_security_policy
+        self.keep_headers = check_names("keep_headers", keep_headers)
+        self.scrub = check_names("scrub", scrub)
+        self.content_security_policy = check_str("content_security_policy",
+                                                 content_security_policy, empty=True,
+                                                 optional=True)
         self._environ_id_key = (None if self.request_id_header is None else
                                 "HTTP_" + self.request_id_header.upper().replace("-", "_"))
         self._keep_exact = frozenset(n.lower() for n in self.keep_headers if not n.endswith("*"))
@@ -264,12 +263,9 @@ def _logger(logger: object) -> logging.Logger | logging.LoggerAdapter:
     if logger is None:
         return logging.getLogger("middleware.errors")
     if isinstance(logger, str):
-        if not logger.strip():
-            raise ValueError("logger must be a logger or a non-empty logger name")
-        return logging.getLogger(logger.strip())
-    if isinstance(logger, (logging.Logger, logging.LoggerAdapter)):
-        return logger
-    raise TypeError(f"logger must be a logging.Logger or a name, not {type(logger).__name__}")
+        return logging.getLogger(check_str("logger", logger).strip())
+    return check_type("logger", logger, (logging.Logger, logging.LoggerAdapter),
+                      "a logging.Logger or a logger name")
 
 
 def _notify(notify: object) -> Notify | None:
@@ -278,27 +274,27 @@ def _notify(notify: object) -> Notify | None:
             notify = pkgutil.resolve_name(notify.strip())
         except (ImportError, AttributeError, ValueError) as exc:
             raise ValueError(f"notify: cannot import {notify!r}: {exc}") from None
-    if notify is not None and not callable(notify):
-        raise TypeError(f"notify must be callable, not {type(notify).__name__}")
-    return notify  # type: ignore[return-value]
+    return check_callable("notify", notify, optional=True)
 
 
-def _header_name(name: object) -> str | None:
+def _header_name(value: object) -> str | None:
+    name: str | None = check_str("request_id_header", value, optional=True)
     if name is None:
         return None
-    if not isinstance(name, str):
-        raise TypeError(f"request_id_header must be a str or None, not {type(name).__name__}")
     name = name.strip()
-    if not name or not all(c.isalnum() or c == "-" for c in name):
+    if not all(c.isalnum() or c == "-" for c in name):
         raise ValueError(f"request_id_header {name!r} is not a valid header name")
     return name
 
 
-def _names(values: Iterable[str], option: str) -> tuple[str, ...]:
-    if isinstance(values, str) or not isinstance(values, Iterable):
-        raise TypeError(f"{option} must be a list of names, not {type(values).__name__}")
-    names = tuple(values)
-    for name in names:
-        if not isinstance(name, str) or not name.strip():
-            raise ValueError(f"{option}: {name!r} is not a non-empty str")
-    return tuple(n.strip() for n in names)
+#: PasteDeploy ``paste.filter_app_factory`` entry point, name ``errors``
+filter_factory = filter_app_factory(ErrorPageMiddleware, {
+    "template_dir": as_path,
+    "intercept": as_bool,
+    "logger": as_optional(as_str),
+    "notify": as_optional(as_str),
+    "request_id_header": as_optional(as_str),
+    "keep_headers": as_list,
+    "scrub": as_list,
+    "content_security_policy": as_optional(as_str),
+}, name="errors")

@@ -1,4 +1,4 @@
-"""Error pages: templates, content negotiation by ``Accept``, and rendering.
+"""Error pages: templates, the form by ``Accept``, and rendering.
 
 A page is chosen per status code and rendered in one of three forms:
 
@@ -7,6 +7,9 @@ A page is chosen per status code and rendered in one of three forms:
 * ``application/problem+json`` (RFC 9457) with ``type``, ``title``, ``status``, ``detail`` and
   the extension member ``request_id``;
 * ``text/plain`` for everything else (``curl``, ``*/*``, no ``Accept``).
+
+The form is the one :func:`middleware.accept.preferred_form` picks, as for every page of the
+suite.
 
 HTML templates use :class:`string.Template` placeholders, which cannot reach attributes or run
 code: ``$status`` (``404``), ``$title`` (``Not Found``), ``$message`` (a friendly sentence) and
@@ -30,13 +33,13 @@ import os
 import re
 import string
 from collections.abc import Mapping
-from functools import lru_cache
 from html import escape
 from importlib import resources
 from typing import NamedTuple
 
-from werkzeug.datastructures import MIMEAccept
-from werkzeug.http import HTTP_STATUS_CODES, parse_accept_header
+from werkzeug.http import HTTP_STATUS_CODES
+
+from middleware import accept
 
 __all__ = ["MESSAGES", "PLACEHOLDERS", "Page", "PageSet", "negotiate"]
 
@@ -47,11 +50,7 @@ HTML = "text/html; charset=utf-8"
 PROBLEM_JSON = "application/problem+json"
 TEXT = "text/plain; charset=utf-8"
 
-# Server preference order. ``*/*`` matches all equally and werkzeug then takes the first, so
-# plain text comes first: a client that names no type (curl, scripts) gets the simplest form.
-_OFFERS = ("text/plain", "text/html", "application/problem+json", "application/json")
-_FORMS = {"text/plain": TEXT, "text/html": HTML, "application/problem+json": PROBLEM_JSON,
-          "application/json": PROBLEM_JSON}
+_CONTENT_TYPES = {accept.TEXT: TEXT, accept.HTML: HTML, accept.JSON: PROBLEM_JSON}
 
 #: friendly messages per status; others fall back to a generic client or server message
 MESSAGES: dict[int, str] = {
@@ -94,13 +93,10 @@ class Page(NamedTuple):
     body: bytes
 
 
-@lru_cache(maxsize=256)  # clients send a handful of distinct Accept headers
-def negotiate(accept: str | None) -> str:
-    """Return the ``Content-Type`` to answer an ``Accept`` header with (never fails)."""
-    if not accept:
-        return TEXT
-    best = parse_accept_header(accept, MIMEAccept).best_match(_OFFERS)
-    return _FORMS[best] if best else TEXT
+def negotiate(header: str | None) -> str:
+    """The ``Content-Type`` of the error page for an ``Accept`` header (never fails):
+    :func:`middleware.accept.preferred_form`'s choice, JSON as ``application/problem+json``."""
+    return _CONTENT_TYPES[accept.preferred_form(header)]
 
 
 def title_for(code: int) -> str:

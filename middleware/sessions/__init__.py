@@ -76,7 +76,6 @@ Options (see :class:`SessionMiddleware`): ``secret_key``, ``store``, ``cookie_na
 from __future__ import annotations
 
 from middleware.sessions.backend import BadSession, SessionBackend
-from middleware.sessions.base import Changes, Record, SessionStore, StoreUnavailable
 from middleware.sessions.cookie import CookieBackend, CookieStore
 from middleware.sessions.memory import MemoryStore
 from middleware.sessions.middleware import SessionMiddleware, filter_factory, make_store
@@ -84,6 +83,7 @@ from middleware.sessions.redis import RedisStore
 from middleware.sessions.server import StoreBackend
 from middleware.sessions.session import ENVIRON_KEY, Session, SessionState, get_session
 from middleware.sessions.sqlite import SQLiteStore
+from middleware.sessions.store import Changes, Record, SessionStore, StoreUnavailable
 
 __all__ = [
     "ENVIRON_KEY",

@@ -30,11 +30,12 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from middleware.options import check_bool, check_int
 from middleware.sessions.backend import DELETE, BadSession, SessionBackend
-from middleware.sessions.base import is_session_id, new_session_id
+from middleware.sessions.ids import is_session_id, new_session_id
 from middleware.sessions.jsontext import dumps, loads
 from middleware.sessions.session import SessionState
-from middleware.sessions.signing import BadData, Codec
+from middleware.sessions.signing import BadData, SignedSerializer
 
 __all__ = ["CookieBackend", "CookieStore"]
 
@@ -52,12 +53,8 @@ class CookieStore:
     """
 
     def __init__(self, max_size: int = 4093, compress: bool = True) -> None:
-        if isinstance(max_size, bool) or not isinstance(max_size, int) or max_size < 200:
-            raise ValueError(f"max_size must be an integer of at least 200, got {max_size!r}")
-        if not isinstance(compress, bool):
-            raise TypeError(f"compress must be a bool, got {compress!r}")
-        self.max_size = max_size
-        self.compress = compress
+        self.max_size = check_int("max_size", max_size, low=200)
+        self.compress = check_bool("compress", compress)
 
     def __repr__(self) -> str:
         return f"CookieStore(max_size={self.max_size}, compress={self.compress})"
@@ -74,7 +71,7 @@ class CookieBackend(SessionBackend):
     :param codec: signs and verifies the cookie.
     """
 
-    def __init__(self, store: CookieStore, codec: Codec, max_age: float,
+    def __init__(self, store: CookieStore, codec: SignedSerializer, max_age: float,
                  idle_timeout: float | None) -> None:
         super().__init__(max_age, idle_timeout)
         self.store = store
@@ -93,7 +90,7 @@ class CookieBackend(SessionBackend):
         self.check_expiry(created, last_seen, time.time())
         return SessionState(data, session_id if is_session_id(session_id) else None, created,
                             last_seen, new=False, fresh_id=False, snapshot=data_text,
-                            resign=key_index > 0)
+                            signed_with_old_key=key_index > 0)
 
     def save(self, state: SessionState) -> str | None:
         data = state.data
@@ -101,7 +98,7 @@ class CookieBackend(SessionBackend):
             return DELETE if state.had_cookie else None
         now = time.time()
         data_text = dumps(data)
-        if not (state.fresh_id or data_text != state.snapshot or state.resign
+        if not (state.fresh_id or data_text != state.snapshot or state.signed_with_old_key
                 or self.touch_due(state, now)):
             return None
         if state.id is None:

@@ -18,7 +18,8 @@ from __future__ import annotations
 import threading
 import time
 
-from middleware.sessions.base import Changes, Record
+from middleware.options import check_int
+from middleware.sessions.store import Changes, Record
 
 __all__ = ["MemoryStore"]
 
@@ -31,8 +32,7 @@ class MemoryStore:
     """
 
     def __init__(self, max_entries: int = 100_000) -> None:
-        if isinstance(max_entries, bool) or not isinstance(max_entries, int) or max_entries < 1:
-            raise ValueError(f"max_entries must be a positive integer, got {max_entries!r}")
+        check_int("max_entries", max_entries, low=1)
         self.max_entries = max_entries
         self._data: dict[str, tuple[float, Record]] = {}
         self._lock = threading.Lock()

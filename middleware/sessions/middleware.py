@@ -16,18 +16,26 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.http import dump_cookie, http_date
 
-from middleware.config import as_bool, as_optional, as_seconds, as_str, filter_app_factory
+from middleware.config import (
+    as_bool,
+    as_keys,
+    as_optional,
+    as_seconds,
+    as_str,
+    filter_app_factory,
+)
 from middleware.cookies import request_cookies
 from middleware.logsafe import for_log
+from middleware.options import check_bool, check_choice, check_keys, check_number, check_str
 from middleware.scrubbing import mask_url
 from middleware.sessions.backend import BadSession, SessionBackend
-from middleware.sessions.base import StoreUnavailable, check_store
 from middleware.sessions.cookie import CookieBackend, CookieStore
 from middleware.sessions.memory import MemoryStore
 from middleware.sessions.server import SessionEnded, StoreBackend
 from middleware.sessions.session import ENVIRON_KEY, Session, SessionState
-from middleware.sessions.signing import Codec
+from middleware.sessions.signing import SignedSerializer
 from middleware.sessions.sqlite import SQLiteStore
+from middleware.sessions.store import StoreUnavailable, check_store
 from middleware.wsgi import Response, close_once, simple_response
 
 if TYPE_CHECKING:
@@ -84,27 +92,6 @@ def make_store(store: Any) -> Any:
                      f"'sqlite:///path.db', 'redis://host:port/db' or a store object)")
 
 
-def _positive(name: str, value: Any, optional: bool = False) -> Any:
-    if optional and value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{name} must be a number of seconds, got {value!r}")
-    if value <= 0:
-        raise ValueError(f"{name} must be positive, got {value!r}")
-    if not value <= _MAX_SECONDS:  # also NaN and infinity: the cookie's Expires would overflow
-        raise ValueError(f"{name} must be at most 100 years ({_MAX_SECONDS} s), got {value!r}")
-    return value
-
-
-def _keys(secret_key: Any) -> list[str | bytes]:
-    keys = [secret_key] if isinstance(secret_key, (str, bytes)) else secret_key
-    if not isinstance(keys, (list, tuple)) or not all(isinstance(k, (str, bytes)) for k in keys):
-        raise TypeError("secret_key must be a string, bytes, or a list of them (newest first)")
-    if not keys or not all(keys):
-        raise ValueError("secret_key must not be empty")
-    return list(keys)
-
-
 def _where(environ: WSGIEnvironment) -> tuple[str, str, str]:
     """Method, path and client of the request, escaped for a log line."""
     return (for_log(environ.get("REQUEST_METHOD")), for_log(environ.get("PATH_INFO")),
@@ -144,31 +131,29 @@ class SessionMiddleware:
                  samesite: str | None = "Lax", partitioned: bool = False) -> None:
         if not callable(app):
             raise TypeError(f"app must be a WSGI callable, got {app!r}")
-        keys = _keys(secret_key)
-        if not isinstance(cookie_name, str) or not _TOKEN.match(cookie_name):
+        keys = check_keys("secret_key", secret_key)
+        if not _TOKEN.match(check_str("cookie_name", cookie_name)):
             raise ValueError(f"cookie_name must be a cookie token, got {cookie_name!r}")
-        _positive("max_age", max_age)
-        _positive("idle_timeout", idle_timeout, optional=True)
-        if not isinstance(path, str) or not path.startswith("/") or ";" in path:
+        # at most 100 years: the cookie's Expires would overflow
+        check_number("max_age", max_age, positive=True, high=_MAX_SECONDS)
+        check_number("idle_timeout", idle_timeout, positive=True, high=_MAX_SECONDS,
+                     optional=True)
+        if not check_str("path", path).startswith("/") or ";" in path:
             raise ValueError(f"path must start with '/', got {path!r}")
-        if domain is not None and (not isinstance(domain, str) or not domain
-                                   or re.search(r"[\s;,\x00-\x1f\x7f]", domain)
-                                   or not _cookie_domain_ok(domain)):
+        if check_str("domain", domain, optional=True) is not None and (
+                re.search(r"[\s;,\x00-\x1f\x7f]", domain) or not _cookie_domain_ok(domain)):
             raise ValueError(f"domain must be a host name or None, got {domain!r}")
-        if secure not in (True, False, "auto"):
-            raise ValueError(f"secure must be True, False or 'auto', got {secure!r}")
-        if not isinstance(httponly, bool):
-            raise TypeError(f"httponly must be a bool, got {httponly!r}")
-        if samesite is not None:
-            if not isinstance(samesite, str) or samesite.lower() not in _SAMESITE:
+        check_choice("secure", secure, (True, False, "auto"))
+        check_bool("httponly", httponly)
+        if check_str("samesite", samesite, optional=True) is not None:
+            if samesite.lower() not in _SAMESITE:
                 raise ValueError(f"samesite must be 'Lax', 'Strict', 'None' or None, "
                                  f"got {samesite!r}")
             samesite = _SAMESITE[samesite.lower()]
         if samesite == "None" and secure is False:
             raise ValueError("samesite='None' needs secure=True or 'auto': browsers reject it "
                              "without Secure")
-        if not isinstance(partitioned, bool):
-            raise TypeError(f"partitioned must be a bool, got {partitioned!r}")
+        check_bool("partitioned", partitioned)
         self.app = app
         self.store = make_store(store)
         self.cookie_name = cookie_name
@@ -183,10 +168,11 @@ class SessionMiddleware:
         self.backend: SessionBackend
         if isinstance(self.store, CookieStore):
             self.backend = CookieBackend(
-                self.store, Codec(keys, COOKIE_SALT, compress=self.store.compress),
+                self.store, SignedSerializer(keys, COOKIE_SALT, compress=self.store.compress),
                 max_age, idle_timeout)
         else:
-            self.backend = StoreBackend(self.store, Codec(keys, ID_SALT), max_age, idle_timeout)
+            self.backend = StoreBackend(self.store, SignedSerializer(keys, ID_SALT), max_age,
+                                        idle_timeout)
         # Set-Cookie attributes that are the same on every response, formatted once by
         # werkzeug: "; Domain=...; Secure; HttpOnly; Path=/; SameSite=Lax", per Secure flag
         self._attributes = {flag: self._format_attributes(flag) for flag in (False, True)}
@@ -371,20 +357,9 @@ def _as_secure(value: str) -> bool | str:
     return "auto" if value.strip().lower() == "auto" else as_bool(value)
 
 
-def _as_keys(value: str) -> str | list[str]:
-    """Keys separated by commas or white space, newest first (``env:NAME`` may hold several).
-
-    A key that contains a comma or white space can only be given from Python.
-    """
-    keys = [key for key in re.split(r"[\s,]+", value) if key]
-    if not keys:
-        raise ValueError("expected at least one key")
-    return keys[0] if len(keys) == 1 else keys
-
-
 #: ``paste.filter_app_factory`` entry point ``session``
 filter_factory = filter_app_factory(SessionMiddleware, {
-    "secret_key": _as_keys,
+    "secret_key": as_keys,
     "store": as_str,
     "cookie_name": as_str,
     "max_age": as_seconds,

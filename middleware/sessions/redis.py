@@ -28,8 +28,9 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from middleware.options import check_number, check_str
 from middleware.scrubbing import mask_url
-from middleware.sessions.base import Changes, Record, StoreUnavailable
+from middleware.sessions.store import Changes, Record, StoreUnavailable
 
 __all__ = ["RedisStore"]
 
@@ -88,12 +89,9 @@ class RedisStore:
                               "pip install 'wsgi-middleware-suite[redis]'") from None
         if client is None and (not isinstance(url, str) or not url):
             raise ValueError(f"url must be a redis:// URL, got {url!r}")
-        if not isinstance(prefix, str):
-            raise TypeError(f"prefix must be a string, got {prefix!r}")
-        for name, value in (("socket_timeout", socket_timeout),
-                            ("connect_timeout", connect_timeout)):
-            if not isinstance(value, (int, float)) or value <= 0:
-                raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")
+        check_str("prefix", prefix, empty=True)
+        check_number("socket_timeout", socket_timeout, positive=True)
+        check_number("connect_timeout", connect_timeout, positive=True)
         self.url = url
         self.prefix = prefix
         self.socket_timeout = socket_timeout

@@ -3,7 +3,7 @@
 On load, the cookie's signature and the id's shape are checked before the store is asked;
 an id the store does not know gets a brand-new session, never adopted. Each value is kept as
 JSON text as loaded, so saving finds exactly what the request changed, values changed in
-place included, and hands the store only that (:class:`~middleware.sessions.base.Changes`),
+place included, and hands the store only that (:class:`~middleware.sessions.store.Changes`),
 to be merged atomically into the stored record. Two overlapping requests that change
 different keys both persist; a session a concurrent request ended stays ended.
 """
@@ -14,10 +14,11 @@ import logging
 import time
 
 from middleware.sessions.backend import DELETE, BadSession, SessionBackend
-from middleware.sessions.base import Changes, SessionStore, is_session_id, new_session_id
+from middleware.sessions.ids import is_session_id, new_session_id
 from middleware.sessions.jsontext import dumps, loads
 from middleware.sessions.session import SessionState
-from middleware.sessions.signing import BadData, Codec
+from middleware.sessions.signing import BadData, SignedSerializer
+from middleware.sessions.store import Changes, SessionStore
 
 __all__ = ["SessionEnded", "StoreBackend"]
 
@@ -33,7 +34,7 @@ class StoreBackend(SessionBackend):
     :param codec: signs and verifies the id in the cookie.
     """
 
-    def __init__(self, store: SessionStore, codec: Codec, max_age: float,
+    def __init__(self, store: SessionStore, codec: SignedSerializer, max_age: float,
                  idle_timeout: float | None) -> None:
         super().__init__(max_age, idle_timeout)
         self.store = store
@@ -55,7 +56,8 @@ class StoreBackend(SessionBackend):
         except (TypeError, ValueError):
             raise BadSession("a store record that is not JSON") from None
         return SessionState(data, session_id, record.created, record.last_seen, new=False,
-                            fresh_id=False, snapshot=record.values, resign=key_index > 0)
+                            fresh_id=False, snapshot=record.values,
+                            signed_with_old_key=key_index > 0)
 
     def save(self, state: SessionState) -> str | None:
         store = self.store
@@ -85,4 +87,4 @@ class StoreBackend(SessionBackend):
                 raise SessionEnded(state.id)
             if left == 0:
                 return DELETE
-        return self.codec.sign(state.id) if state.resign else None  # type: ignore[arg-type]
+        return self.codec.sign(state.id) if state.signed_with_old_key else None  # type: ignore[arg-type]

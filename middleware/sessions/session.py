@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterator, MutableMapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from middleware.sessions.base import new_session_id
+from middleware.sessions.ids import new_session_id
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
@@ -74,7 +74,8 @@ class SessionState:
         ``regenerate()``, ``invalidate()``), not merged into a stored record.
     :ivar snapshot: the backend's picture of ``data`` as loaded, to find what changed.
     :ivar had_cookie: the request carried a session cookie (valid or not).
-    :ivar resign: the cookie was signed with an old key: send it again, signed with the newest.
+    :ivar signed_with_old_key: the cookie was signed with a key other than the newest: send it
+        again, signed with the newest (``resign`` is the earlier name).
     :ivar ended_ids: ids this request ended (``regenerate``, ``invalidate``): to delete.
     """
 
@@ -86,12 +87,21 @@ class SessionState:
     fresh_id: bool = True
     snapshot: Any = None
     had_cookie: bool = False
-    resign: bool = False
+    signed_with_old_key: bool = False
     ended_ids: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if not self.last_seen:
             self.last_seen = self.created
+
+    @property
+    def resign(self) -> bool:
+        """The earlier name of :attr:`signed_with_old_key` (it read as "quit", not "re-sign")."""
+        return self.signed_with_old_key
+
+    @resign.setter
+    def resign(self, value: bool) -> None:
+        self.signed_with_old_key = value
 
 
 class Session(MutableMapping[str, Any]):

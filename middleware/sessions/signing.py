@@ -7,12 +7,13 @@ every call; here each secret gets one :class:`KeySigner`, whose key is derived o
 (itsdangerous's ``"hmac"`` derivation with the salt) and kept as a keyed HMAC object that each
 signature copies, so a signature costs one copy, one update and one digest.
 
-:meth:`Codec.sign` / :meth:`Codec.unsign` sign short ASCII values as they are (a session id);
-:meth:`Codec.dumps` / :meth:`Codec.loads` carry text: URL-safe base64 of its UTF-8, or, for
-texts of 256 bytes and more when zlib makes them shorter, ``.`` + base64 of the deflated
-bytes (a session cookie is rarely that long, and below that zlib does not pay). Tokens of the
-earlier timestamped format (``payload.timestamp.signature``, same keys) still verify: the
-timestamp is dropped, expiry is checked from the times inside the record.
+:class:`SignedSerializer` signs with the keys: :meth:`~SignedSerializer.sign` /
+:meth:`~SignedSerializer.unsign` sign short ASCII values as they are (a session id);
+:meth:`~SignedSerializer.dumps` / :meth:`~SignedSerializer.loads` carry text: URL-safe base64
+of its UTF-8, or, for texts of 256 bytes and more when zlib makes them shorter, ``.`` + base64
+of the deflated bytes (a session cookie is rarely that long, and below that zlib does not
+pay). Tokens of the earlier timestamped format (``payload.timestamp.signature``, same keys)
+still verify: the timestamp is dropped, expiry is checked from the times inside the record.
 
 Keys are given newest first: the first signs, every one verifies (compared in constant time),
 and the index of the one that matched is returned so a value signed with an old key can be
@@ -35,7 +36,7 @@ try:  # OpenSSL's HMAC object: copy(), update() and digest() are C calls (hmac.H
 except ImportError:  # pragma: no cover - CPython without OpenSSL, other interpreters
     _keyed_hmac = hmac.new
 
-__all__ = ["BadData", "Codec", "KeySigner"]
+__all__ = ["BadData", "Codec", "KeySigner", "SignedSerializer"]
 
 #: texts shorter than this are not worth a zlib attempt (a session cookie rarely is)
 _COMPRESS_FROM = 256
@@ -88,7 +89,7 @@ class KeySigner(Signer):
         return _b64encode(mac.digest())
 
 
-class Codec:
+class SignedSerializer:
     """Sign and verify values with a list of keys (newest first).
 
     :param keys: the secrets, newest first; none may be empty.
@@ -97,7 +98,7 @@ class Codec:
 
     Usage::
 
-        codec = Codec(["new key", "old key"], salt="middleware.sessions.cookie")
+        codec = SignedSerializer(["new key", "old key"], salt="middleware.sessions.cookie")
         token = codec.dumps('{"user":"alice"}')
         codec.loads(token)   # ('{"user":"alice"}', 0)
     """
@@ -167,3 +168,7 @@ class Codec:
                 if hmac.compare_digest(signer.get_signature(value), signature):
                     return value, index
         raise BadSignature("signature does not match any key")
+
+
+#: the earlier name of :class:`SignedSerializer` (it read like an encoding, not a signature)
+Codec = SignedSerializer

@@ -34,7 +34,8 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from middleware.sessions.base import Changes, Record, StoreUnavailable
+from middleware.options import check_number
+from middleware.sessions.store import Changes, Record, StoreUnavailable
 
 __all__ = ["SQLiteStore"]
 
@@ -79,10 +80,8 @@ class SQLiteStore:
         path = os.fspath(path)
         if not isinstance(path, str) or not path or path == ":memory:":
             raise ValueError(f"path must be a database file path, got {path!r}")
-        if not isinstance(timeout, (int, float)) or timeout <= 0:
-            raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
-        if not isinstance(purge_interval, (int, float)) or purge_interval <= 0:
-            raise ValueError(f"purge_interval must be positive, got {purge_interval!r}")
+        check_number("timeout", timeout, positive=True)
+        check_number("purge_interval", purge_interval, positive=True)
         folder = os.path.dirname(os.path.abspath(path))
         if not os.path.isdir(folder):
             # Found now, not as a 503 on the first request that saves a session.

@@ -20,7 +20,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from middleware import AuthMiddleware, DebugMiddleware
-from middleware.debug.access import client_address, parse_networks
+from middleware.debug.access import client_address
+from middleware.options import check_networks
 
 HOPS = st.sampled_from(["127.0.0.1", "::1", "[::1]:80", "127.0.0.1:8080", "10.1.2.3",
                         "203.0.113.9", "::ffff:127.0.0.1", "unknown", "", " ", "localhost",
@@ -55,8 +56,8 @@ def test_a_trusted_proxy_forwarding_an_outside_client_never_shows_a_traceback(ch
 def test_any_forwarded_for_holds_the_properties_through_the_pipeline(chain, peer):
     fuzzed("X-Forwarded-For")
     environ = {"HTTP_X_FORWARDED_FOR": chain, "REMOTE_ADDR": peer}
-    client = client_address(environ, parse_networks(["10.0.0.0/8"], "proxies"))
-    allowed = client is not None and client in parse_networks(["127.0.0.1"], "ips")[0]
+    client = client_address(environ, check_networks("proxies", ["10.0.0.0/8"]))
+    allowed = client is not None and client in check_networks("ips", ["127.0.0.1"])[0]
     # an allowed client sees the traceback on purpose: only the plumbing properties apply
     result = check(full_stack, raising_app, expect_5xx=True, secrets=() if allowed else SECRETS,
                    PATH_INFO="/public/x", **environ)

@@ -9,18 +9,22 @@ from collections.abc import Iterable
 from types import FrameType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from middleware.debug import render
+from middleware.accept import JSON, TEXT, preferred_form
+from middleware.config import as_bool, as_int, as_list, as_optional, as_str, filter_app_factory
+from middleware.debug import page
 from middleware.debug.access import DEFAULT_TRUSTED_HOSTS, AccessRule
 from middleware.debug.console import Console
 from middleware.debug.frames import ExceptionInfo, collect
-from middleware.debug.page import render_html
 from middleware.debug.request import RequestInfo, collect_request, learn_secrets
 from middleware.debug.scrub import Scrubber
 from middleware.logsafe import for_log
+from middleware.options import check_bool, check_int, check_str, check_type
 from middleware.wsgi import ExcInfo, close_once, is_file_wrapper, peek, resume, simple_response
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+__all__ = ["PLAIN_500", "STATUS", "DebugMiddleware", "Report", "filter_factory"]
 
 STATUS = "500 Internal Server Error"
 PLAIN_500 = b"Internal Server Error\n"
@@ -75,20 +79,17 @@ class DebugMiddleware:
                  logger: logging.Logger | None = None) -> None:
         if not callable(app):
             raise TypeError("app must be a WSGI callable")
-        if not isinstance(evalex, bool):
-            raise TypeError(f"evalex must be True or False, got {evalex!r}")
-        if pin is not None and (not isinstance(pin, str) or len(pin.replace("-", "")) < 6
-                                or not pin.replace("-", "").isdigit()):
+        check_bool("evalex", evalex)
+        if check_str("pin", pin, optional=True) is not None and (
+                len(pin.replace("-", "")) < 6 or not pin.replace("-", "").isdigit()):
             raise ValueError("pin must be a string of at least 6 digits (dashes allowed)")
-        if isinstance(max_tracebacks, bool) or not isinstance(max_tracebacks, int) \
-                or max_tracebacks < 1:
-            raise ValueError(f"max_tracebacks must be a whole number >= 1, got {max_tracebacks!r}")
-        if not isinstance(console_path, str) or not console_path.startswith("/") \
+        check_int("max_tracebacks", max_tracebacks, low=1)
+        if not check_str("console_path", console_path).startswith("/") \
                 or console_path.endswith("/"):
             raise ValueError("console_path must start with '/' and not end with one, "
                              f"got {console_path!r}")
-        if logger is not None and not isinstance(logger, logging.Logger):
-            raise TypeError("logger must be a logging.Logger")
+        if logger is not None:
+            check_type("logger", logger, logging.Logger, "a logging.Logger")
         self.app = app
         self.access = AccessRule(allowed_ips, trusted_proxies, trusted_hosts)
         self.allowed_ips = tuple(str(n) for n in self.access.allowed)
@@ -157,8 +158,8 @@ class DebugMiddleware:
                 self.logger.error("Exception on %s %s", for_log(environ.get("REQUEST_METHOD")),
                                   for_log(environ.get("PATH_INFO")), exc_info=exc_info)
             else:  # the log gets the masked text too: logs are read by more people than pages
-                self.logger.error("Exception on %s", render.render_log(report.exception,
-                                                                       report.request))
+                self.logger.error("Exception on %s", page.render_log(report.exception,
+                                                                     report.request))
             allowed = self.access.client_allowed(environ)
             if allowed and not self.access.host_allowed(environ):
                 self.logger.warning("Debug page withheld: Host %s is not in trusted_hosts",
@@ -181,18 +182,18 @@ class DebugMiddleware:
         learn_secrets(environ, masker)
         model, frames = collect(exc, masker, keep_frames=self.console is not None)
         request = collect_request(environ, masker)
-        return Report(model, request, render.render_text(model, request), frames)
+        return Report(model, request, page.render_text(model, request), frames)
 
     def render(self, environ: WSGIEnvironment,
                report: Report) -> tuple[bytes, str, list[tuple[str, str]]]:
         """Format ``report`` as ``(body, content_type, extra_headers)``, negotiated by the
         request's ``Accept``."""
-        kind = render.negotiate(environ.get("HTTP_ACCEPT", ""))
+        form = preferred_form(environ.get("HTTP_ACCEPT"))
         headers = [("Vary", "Accept")]
-        if kind == render.TEXT:
+        if form == TEXT:
             return report.text.encode("utf-8", "replace"), "text/plain; charset=utf-8", headers
-        if kind == render.JSON:
-            body = render.render_json(report.exception, report.request, report.text)
+        if form == JSON:
+            body = page.render_json(report.exception, report.request, report.text)
             return body.encode("utf-8", "replace"), "application/json", headers
         console: dict[str, Any] | None = None
         if self.console is not None:
@@ -203,7 +204,7 @@ class DebugMiddleware:
             console = {"base": environ.get("SCRIPT_NAME", "") + self.console_path,
                        "tb": self.console.keep(report.frames), "secret": self.console.token}
         nonce = secrets.token_urlsafe(16)
-        page = render_html(report.exception, report.request, report.text, nonce, console)
+        html = page.render_html(report.exception, report.request, report.text, nonce, console)
         headers += [
             ("Content-Security-Policy",
              f"default-src 'none'; style-src 'nonce-{nonce}'; script-src 'nonce-{nonce}'; "
@@ -212,4 +213,17 @@ class DebugMiddleware:
             ("X-Frame-Options", "DENY"),
             ("Referrer-Policy", "no-referrer"),
         ]
-        return page.encode("utf-8", "replace"), "text/html; charset=utf-8", headers
+        return html.encode("utf-8", "replace"), "text/html; charset=utf-8", headers
+
+
+#: PasteDeploy ``paste.filter_app_factory`` entry point, name ``debug``
+filter_factory = filter_app_factory(DebugMiddleware, {
+    "allowed_ips": as_list,
+    "evalex": as_bool,
+    "scrub": as_list,
+    "trusted_proxies": as_list,
+    "trusted_hosts": as_list,
+    "pin": as_optional(as_str),
+    "max_tracebacks": as_int,
+    "console_path": as_str,
+}, name="debug")

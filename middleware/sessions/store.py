@@ -1,4 +1,4 @@
-"""The server-side store protocol, what it stores, session ids, and the store error.
+"""The server-side store protocol: what a store keeps, and the error it raises.
 
 A server-side store keeps, per session id, a :class:`Record`: each session key with its value
 as JSON text, the creation and last-seen times, and a time to live. It never sees the cookie,
@@ -26,31 +26,11 @@ a 503 page and a log line, never a traceback and never a silently empty session.
 
 from __future__ import annotations
 
-import re
-import secrets
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-__all__ = ["Changes", "Record", "SessionStore", "StoreUnavailable", "check_store",
-           "is_session_id", "new_session_id"]
-
-#: 32 random bytes from :mod:`secrets`, URL-safe base64 without padding: 43 characters.
-_ID = re.compile(r"^[A-Za-z0-9_-]{43}$")
-
-
-def new_session_id() -> str:
-    """A fresh, unguessable session id (256 bits from :func:`secrets.token_urlsafe`)."""
-    return secrets.token_urlsafe(32)
-
-
-def is_session_id(value: object) -> bool:
-    """Whether ``value`` has the shape of an id from :func:`new_session_id`.
-
-    Checked before any store access, so a forged value never reaches a store query.
-    """
-    return isinstance(value, str) and _ID.match(value) is not None
-
+__all__ = ["Changes", "Record", "SessionStore", "StoreUnavailable", "check_store"]
 
 @dataclass(frozen=True)
 class Record:
