@@ -24,6 +24,8 @@ import time
 import bcrypt
 from werkzeug.wrappers import Request, Response
 
+from middleware.environ import AUTH_LOGIN_URL, AUTH_LOGOUT_URL, COMPRESSION_DISABLE, SESSION
+
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>wsgi-middleware-suite demo</title>
 <style>body{{font:16px/1.5 system-ui,sans-serif;max-width:44rem;margin:2rem auto;padding:0 1rem}}
@@ -45,13 +47,13 @@ code{{background:#f3f3f3;padding:0 .2em}}li{{margin:.3em 0}}</style></head>
 
 
 def _session(environ):
-    return environ.get("middleware.session")
+    return environ.get(SESSION)
 
 
 def account_links(environ) -> str:
     """A "Sign in" link, or a "Sign out" button (a POST with the form's CSRF token)."""
-    login_url = environ.get("middleware.auth.login_url")
-    logout_url = environ.get("middleware.auth.logout_url")
+    login_url = environ.get(AUTH_LOGIN_URL)
+    logout_url = environ.get(AUTH_LOGOUT_URL)
     if not environ.get("REMOTE_USER"):
         target = f"{login_url}?next=/" if login_url else "/private"
         return f'<a id="sign-in" href="{html.escape(target)}">Sign in</a>'
@@ -60,7 +62,7 @@ def account_links(environ) -> str:
     from middleware.auth import csrf_token
 
     # The token is in this page: never compress it (BREACH).
-    environ["middleware.compression.disable"] = True
+    environ[COMPRESSION_DISABLE] = True
     return (f'<form method="post" action="{html.escape(logout_url)}" style="display:inline">'
             f'<input type="hidden" name="csrf_token" value="{html.escape(csrf_token(environ))}">'
             '<button id="sign-out" type="submit">Sign out</button></form>')

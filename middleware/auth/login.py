@@ -36,6 +36,7 @@ from string import Template
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
+from middleware.environ import COMPRESSION_DISABLE, SESSION
 from middleware.wsgi import simple_response
 
 from .base import Identity
@@ -50,7 +51,7 @@ SESSION_KEY = "middleware.auth"
 CSRF_KEY = "middleware.auth.csrf"
 MAX_FORM_BYTES = 16 * 1024
 #: The per-response opt-out that CompressionMiddleware honours.
-NO_COMPRESSION_KEY = "middleware.compression.disable"
+NO_COMPRESSION_KEY = COMPRESSION_DISABLE
 _PAGE_HEADERS = [
     ("Cache-Control", "no-store, no-transform"),
     ("Content-Security-Policy",
@@ -149,7 +150,7 @@ class LoginForm:
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse,
                  route: str) -> Iterable[bytes]:
-        if "middleware.session" not in environ:
+        if SESSION not in environ:
             raise RuntimeError("the login form needs SessionMiddleware outside AuthMiddleware")
         method = environ.get("REQUEST_METHOD", "GET")
         if method not in ("GET", "HEAD", "POST"):

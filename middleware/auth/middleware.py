@@ -49,6 +49,7 @@ from middleware.config import (
     as_str,
     filter_app_factory,
 )
+from middleware.environ import AUTH_LOGIN_URL, AUTH_LOGOUT_URL, IDENTITY, SESSION
 from middleware.logsafe import for_log
 from middleware.sessions.base import StoreUnavailable
 from middleware.wsgi import simple_response
@@ -74,10 +75,10 @@ if TYPE_CHECKING:
 __all__ = ["IDENTITY_KEY", "LOGIN_URL_KEY", "LOGOUT_URL_KEY", "AuthMiddleware",
            "filter_factory"]
 
-IDENTITY_KEY = "middleware.identity"
-#: Where the application finds the login form's URLs (with ``SCRIPT_NAME``) to link to.
-LOGIN_URL_KEY = "middleware.auth.login_url"
-LOGOUT_URL_KEY = "middleware.auth.logout_url"
+#: aliases of :data:`middleware.environ.IDENTITY`, ``AUTH_LOGIN_URL`` and ``AUTH_LOGOUT_URL``
+IDENTITY_KEY = IDENTITY
+LOGIN_URL_KEY = AUTH_LOGIN_URL
+LOGOUT_URL_KEY = AUTH_LOGOUT_URL
 log = logging.getLogger("middleware.auth")
 _HEADER_NAME = re.compile(r"^[A-Za-z0-9-]+$")
 PROTECT_MODES = ("all", "listed")
@@ -226,9 +227,9 @@ class AuthMiddleware:
             return self._form(environ, start_response, path)
         if self.login_url is not None:
             prefix = script_name(environ)
-            environ[LOGIN_URL_KEY] = prefix + self.login_url
+            environ[AUTH_LOGIN_URL] = prefix + self.login_url
             if self.logout_url is not None:
-                environ[LOGOUT_URL_KEY] = prefix + self.logout_url
+                environ[AUTH_LOGOUT_URL] = prefix + self.logout_url
         public = self.is_public(environ, path)
 
         identity = None
@@ -241,7 +242,7 @@ class AuthMiddleware:
             elif outcome is not None:
                 return outcome
         # The cookie check first: an anonymous request without cookies never loads a session.
-        if identity is None and "middleware.session" in environ and environ.get("HTTP_COOKIE"):
+        if identity is None and SESSION in environ and environ.get("HTTP_COOKIE"):
             identity = self._from_session(environ, public)
         if identity is None:
             if public:
@@ -253,7 +254,7 @@ class AuthMiddleware:
                                  "You may not access this page.")
         environ["REMOTE_USER"] = identity.user
         environ["AUTH_TYPE"] = identity.scheme
-        environ[IDENTITY_KEY] = identity
+        environ[IDENTITY] = identity
         return self.app(environ, start_response)
 
     def is_public(self, environ: WSGIEnvironment, path: str | None = None) -> bool:

@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable, Iterator
 from functools import lru_cache, partial
 from typing import TYPE_CHECKING
 
+from middleware.environ import COMPRESSION_DISABLE, COMPRESSION_ENCODING
 from middleware.wsgi import (
     Body,
     Response,
@@ -30,10 +31,11 @@ if TYPE_CHECKING:
 
 __all__ = ["DISABLE_KEY", "ENCODING_KEY", "CompressionMiddleware"]
 
-#: Set this environ key to a true value (before or while the app answers) to skip compression.
-DISABLE_KEY = "middleware.compression.disable"
+#: Set this environ key to a true value (before or while the app answers) to skip compression
+#: (an alias of :data:`middleware.environ.COMPRESSION_DISABLE`).
+DISABLE_KEY = COMPRESSION_DISABLE
 #: The middleware records the coding it applied to the response here.
-ENCODING_KEY = "middleware.compression.encoding"
+ENCODING_KEY = COMPRESSION_ENCODING
 
 
 def _check_int(name: str, value: object, low: int, high: int | None = None) -> int:

@@ -38,6 +38,8 @@ from typing import IO, TYPE_CHECKING
 from werkzeug.http import parse_list_header
 from werkzeug.wsgi import get_input_stream
 
+from middleware.environ import COMPRESSION_REQUEST_ENCODING
+
 from .encoders import brotli, zstandard
 
 if TYPE_CHECKING:
@@ -318,6 +320,6 @@ def decode_request(environ: WSGIEnvironment, max_size: int) -> IO[bytes] | None:
     environ["wsgi.input"] = body
     environ["wsgi.input_terminated"] = True
     environ["CONTENT_LENGTH"] = str(size)
-    environ["middleware.compression.request_encoding"] = coding
+    environ[COMPRESSION_REQUEST_ENCODING] = coding
     del environ["HTTP_CONTENT_ENCODING"]
     return body

@@ -16,6 +16,7 @@ from middleware.debug.frames import ExceptionInfo, collect
 from middleware.debug.page import render_html
 from middleware.debug.request import RequestInfo, collect_request, learn_secrets
 from middleware.debug.scrub import Scrubber
+from middleware.environ import ERROR_PAGE
 from middleware.logsafe import for_log
 from middleware.wsgi import ExcInfo, close_once, is_file_wrapper, peek, resume, simple_response
 
@@ -169,7 +170,7 @@ class DebugMiddleware:
                                        headers=_COMMON_HEADERS, exc_info=exc_info)
             body, content_type, headers = self.render(environ, report)
             # An ErrorPageMiddleware outside must not replace the page it is there to show.
-            environ["middleware.error_page"] = False
+            environ[ERROR_PAGE] = False
             return simple_response(start_response, STATUS, body, content_type,
                                    [*_COMMON_HEADERS, *headers], exc_info)
         finally:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.exceptions import HTTPException
 
+from middleware.environ import ERROR_PAGE
 from middleware.errors.pages import HTML, PageSet, negotiate
 from middleware.errors.report import (
     DEFAULT_ID_KEY,
@@ -47,8 +48,9 @@ DEFAULT_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
 
 #: a response header by which an application keeps its own error body (value ``off``)
 OPT_OUT_HEADER = "X-Error-Page"
-#: the environ key by which an application keeps its own error body (value ``False``)
-OPT_OUT_ENVIRON = "middleware.error_page"
+#: the environ key by which an application keeps its own error body (value ``False``;
+#: an alias of :data:`middleware.environ.ERROR_PAGE`)
+OPT_OUT_ENVIRON = ERROR_PAGE
 
 _REPLACEABLE_TYPES = frozenset({"", "text/plain", "text/html"})
 _BEFORE = "before the response started"

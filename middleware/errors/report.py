@@ -35,6 +35,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_plus
 
+from middleware.environ import ERRORS_LOGGED, REQUEST_ID, REQUEST_ID_HEADER
 from middleware.logsafe import for_log
 from middleware.scrubbing import SECRET_WORDS as SHARED_SECRET_WORDS
 from middleware.scrubbing import mask_urls, secret_name_pattern
@@ -45,11 +46,11 @@ if TYPE_CHECKING:
 __all__ = ["SECRET_WORDS", "Reporter", "current_request_id", "request_id", "scrub_environ", "scrub_query",
            "secret_pattern"]
 
-ENVIRON_KEY = "middleware.request_id"
+ENVIRON_KEY = REQUEST_ID
 #: where the error layer leaves the environ key of its incoming request id header
-ID_HEADER_KEY = "middleware.request_id.header"
+ID_HEADER_KEY = REQUEST_ID_HEADER
 DEFAULT_ID_KEY = "HTTP_X_REQUEST_ID"
-_LOGGED_KEY = "middleware.errors.logged"
+_LOGGED_KEY = ERRORS_LOGGED
 SCRUBBED = "[scrubbed]"
 _VALID_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:+=/-]{0,127}")
 

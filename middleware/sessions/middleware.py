@@ -18,6 +18,7 @@ from werkzeug.http import dump_cookie, http_date
 
 from middleware.config import as_bool, as_optional, as_seconds, as_str, filter_app_factory
 from middleware.cookies import request_cookies
+from middleware.environ import SESSION_OVERSIZE
 from middleware.logsafe import for_log
 from middleware.scrubbing import mask_url
 from middleware.sessions.backend import BadSession, SessionBackend
@@ -327,7 +328,7 @@ class _Request:
                          "browser keeps (%s %s from %s); keys: %s. Use a server-side store.",
                          len(cookie), limit, *_where(environ),
                          for_log(", ".join(sorted(state.data))))
-            environ["middleware.session.oversize"] = len(cookie)
+            environ[SESSION_OVERSIZE] = len(cookie)
             return None
         return cookie
 
