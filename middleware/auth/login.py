@@ -39,11 +39,13 @@ from urllib.parse import parse_qs
 from middleware.environ import COMPRESSION_DISABLE, SESSION
 from middleware.wsgi import simple_response
 
-from .base import Identity
+from .base import AuthBackend, Identity, PasswordBackend
 from .paths import safe_next, script_name
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
+
+    from .middleware import AuthMiddleware
 
 __all__ = ["SESSION_KEY", "LoginForm", "csrf_token", "login", "logout", "session_identity"]
 
@@ -106,7 +108,8 @@ def logout(environ: WSGIEnvironment) -> None:
     _session(environ).invalidate()
 
 
-def session_identity(environ: WSGIEnvironment, backends: Iterable[Any]) -> Identity | None:
+def session_identity(environ: WSGIEnvironment,
+                     backends: Iterable[AuthBackend]) -> Identity | None:
     """The identity the session holds, if it is still valid (user known, password unchanged)."""
     session = _session(environ)
     data = session.get(SESSION_KEY)
@@ -124,7 +127,7 @@ def session_identity(environ: WSGIEnvironment, backends: Iterable[Any]) -> Ident
     return Identity(user, str(data.get("scheme") or "Form"), claims)
 
 
-def _fingerprint_match(backends: Iterable[Any], user: str, given: str) -> str | None:
+def _fingerprint_match(backends: Iterable[AuthBackend], user: str, given: str) -> str | None:
     """The newest fingerprint of ``user`` if ``given`` is one of its fingerprints, else None."""
     for backend in backends:
         if hasattr(backend, "fingerprints"):
@@ -145,7 +148,7 @@ class LoginForm:
     :param auth: the middleware (its backends, throttle, realm and URLs are used).
     """
 
-    def __init__(self, auth: Any) -> None:
+    def __init__(self, auth: AuthMiddleware) -> None:
         self.auth = auth
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse,
@@ -176,15 +179,14 @@ class LoginForm:
         user, password = form.get("username", ""), form.get("password", "")
         address = environ.get("REMOTE_ADDR")
         # Counted before the check (atomically), taken back only on success.
-        refused = self.auth._throttled(environ, start_response, address, user)
+        refused = self.auth.throttle_attempt(environ, start_response, address, user)
         if refused is not None:
             return refused
         for backend in self.auth.backends:
-            check = getattr(backend, "check_password", None)
-            if check is not None and user and check(user, password):
-                self.auth._release(address, user)
-                fingerprint = getattr(backend, "fingerprint", lambda _: None)(user)
-                login(environ, user, fingerprint=fingerprint)
+            if (user and isinstance(backend, PasswordBackend)
+                    and backend.check_password(user, password)):
+                self.auth.release_attempt(address, user)
+                login(environ, user, fingerprint=backend.fingerprint(user))
                 return simple_response(start_response, "303 See Other", b"See Other\n",
                                        headers=[("Location", _absolute(environ, target)),
                                                 ("Cache-Control", "no-store")])

@@ -32,8 +32,8 @@ import json
 import logging
 import posixpath
 import re
-from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote
 
 from werkzeug.datastructures import MIMEAccept
@@ -49,12 +49,13 @@ from middleware.config import (
     as_str,
     filter_app_factory,
 )
+from middleware.contracts import require
 from middleware.environ import AUTH_LOGIN_URL, AUTH_LOGOUT_URL, IDENTITY, SESSION
 from middleware.logsafe import for_log
 from middleware.sessions.base import StoreUnavailable
 from middleware.wsgi import simple_response
 
-from .base import Identity, MalformedCredentials, quote_param
+from .base import AuthBackend, Identity, MalformedCredentials, quote_param
 from .basic import BasicAuth
 from .bearer import BearerTokenAuth
 from .keys import SecretKeys
@@ -89,7 +90,8 @@ class AuthMiddleware:
 
     :param app: the WSGI application to protect.
     :param backends: authentication backends, tried in order (:class:`BasicAuth`,
-        :class:`BearerTokenAuth`, or any object with the backend methods of :mod:`.base`).
+        :class:`BearerTokenAuth`, or any object implementing :class:`AuthBackend`: a
+        ``TypeError`` names the methods one lacks).
     :param realm: the realm of the challenges and the login page's title.
     :param public_paths: paths that need no login: exact (``/health``) or subtrees
         (``/static/*``), matched segment by segment on the path as the application sees
@@ -125,7 +127,8 @@ class AuthMiddleware:
         log users out on the next worker, host or restart.
     """
 
-    def __init__(self, app: WSGIApplication, backends: Sequence[Any], realm: str = "Restricted",
+    def __init__(self, app: WSGIApplication, backends: Iterable[AuthBackend],
+                 realm: str = "Restricted",
                  public_paths: Iterable[str] = (), login_url: str | None = None, *,
                  logout_url: str | None = None, login_form: bool = True,
                  allow: Callable[[WSGIEnvironment], bool] | None = None,
@@ -139,10 +142,8 @@ class AuthMiddleware:
             raise TypeError("app must be a WSGI callable")
         if isinstance(backends, (str, bytes)) or not isinstance(backends, Iterable):
             raise TypeError("backends must be a list of backends, e.g. [BasicAuth(...)]")
-        self.backends = list(backends)
-        for backend in self.backends:
-            if not all(hasattr(backend, m) for m in ("extract", "cached", "authenticate")):
-                raise TypeError(f"backends: {backend!r} is not an authentication backend")
+        self.backends: list[AuthBackend] = [require(backend, AuthBackend, f"backends[{i}]")
+                                            for i, backend in enumerate(backends)]
         if not self.backends and login_url is None:
             raise ValueError("backends must name at least one backend")
         if not isinstance(realm, str) or not realm:
@@ -317,13 +318,13 @@ class AuthMiddleware:
             # verification cache included), so parallel guesses past the limit are refused
             # and a throttled client learns nothing, not even from a cache hit; on public
             # paths as well, or they would be a way to guess without the throttle.
-            refused = self._throttled(environ, start_response, address, credentials.user,
-                                      public)
+            refused = self.throttle_attempt(environ, start_response, address, credentials.user,
+                                            quiet=public)
             if refused is not None:
                 return None if public else refused
             identity = backend.cached(credentials) or backend.authenticate(credentials)
             if identity is not None:
-                self._release(address, credentials.user)
+                self.release_attempt(address, credentials.user)
                 return identity
             log.info("failed %s authentication for user %s from %s%s", credentials.scheme,
                      for_log(credentials.user), for_log(address),
@@ -333,17 +334,21 @@ class AuthMiddleware:
             return self.challenge(environ, start_response, failed=backend)
         return None
 
-    def _release(self, address: str | None, user: str | None) -> None:
-        """Give back the attempt counted by :meth:`_throttled` (it was not a failure)."""
+    def release_attempt(self, address: str | None, user: str | None) -> None:
+        """Give back the attempt counted by :meth:`throttle_attempt` (it was not a failure)."""
         if self.throttle is not None:
             self.throttle.release(address, user)
 
-    def _throttled(self, environ, start_response, address, user, quiet=False):
-        """A 429 (or 503) response when the throttle refuses, else ``None``.
+    def throttle_attempt(self, environ: WSGIEnvironment, start_response: StartResponse,
+                         address: str | None, user: str | None, *, quiet: bool = False
+                         ) -> Iterable[bytes] | Literal[True] | None:
+        """Count a credential check before it is made: ``None`` when it may go ahead, else
+        the 429 (or 503) response that refuses it.
 
         ``None`` means the attempt was counted as a failure in advance; call
-        :meth:`_release` when it succeeds. ``quiet``: the caller will not send the response
-        (a public path), so none is made.
+        :meth:`release_attempt` when the credentials turn out right. ``quiet``: the caller
+        will not send the response (a public path), so none is made and a refusal is
+        ``True``. The login form calls it too, so both kinds of login share one throttle.
         """
         if self.throttle is None:
             return None
@@ -379,7 +384,7 @@ class AuthMiddleware:
     # -- responses -----------------------------------------------------------------------
 
     def challenge(self, environ: WSGIEnvironment, start_response: StartResponse,
-                  failed: Any = None) -> Iterable[bytes]:
+                  failed: AuthBackend | None = None) -> Iterable[bytes]:
         """Ask for credentials: a redirect to the login page, or a 401 with challenges.
 
         ``failed`` is the backend whose credentials were just refused: its challenge carries
@@ -400,8 +405,7 @@ class AuthMiddleware:
         for backend in self.backends:
             if no_basic and getattr(backend, "scheme", "") == "Basic":
                 continue
-            make = getattr(backend, "challenge", None)
-            value = make(self.realm, "invalid_token" if backend is failed else None) if make else None
+            value = backend.challenge(self.realm, "invalid_token" if backend is failed else None)
             if value:
                 headers.append(("WWW-Authenticate", value))
         return self._respond(environ, start_response, "401 Unauthorized", "unauthorized",

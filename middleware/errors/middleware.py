@@ -6,17 +6,19 @@ import logging
 import os
 import pkgutil
 import sys
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from werkzeug.exceptions import HTTPException
 
+from middleware.contracts import require
 from middleware.environ import ERROR_PAGE
 from middleware.errors.pages import HTML, PageSet, negotiate
 from middleware.errors.report import (
     DEFAULT_ID_KEY,
     ID_HEADER_KEY,
+    Notifier,
     Reporter,
     request_id,
     secret_pattern,
@@ -56,7 +58,8 @@ _REPLACEABLE_TYPES = frozenset({"", "text/plain", "text/html"})
 _BEFORE = "before the response started"
 _STREAMING = "while sending the body"
 
-Notify = Callable[[ExcInfo, dict[str, Any], str], object]
+#: the type of the ``notify`` hook (the former name of :class:`~middleware.errors.Notifier`)
+Notify = Notifier
 
 
 class ErrorPageMiddleware:
@@ -280,9 +283,9 @@ def _notify(notify: object) -> Notify | None:
             notify = pkgutil.resolve_name(notify.strip())
         except (ImportError, AttributeError, ValueError) as exc:
             raise ValueError(f"notify: cannot import {notify!r}: {exc}") from None
-    if notify is not None and not callable(notify):
-        raise TypeError(f"notify must be callable, not {type(notify).__name__}")
-    return notify  # type: ignore[return-value]
+    if notify is None:
+        return None
+    return require(notify, Notifier, "notify")
 
 
 def _header_name(name: object) -> str | None:

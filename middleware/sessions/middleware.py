@@ -22,7 +22,7 @@ from middleware.environ import SESSION_OVERSIZE
 from middleware.logsafe import for_log
 from middleware.scrubbing import mask_url
 from middleware.sessions.backend import BadSession, SessionBackend
-from middleware.sessions.base import StoreUnavailable, check_store
+from middleware.sessions.base import SessionStore, StoreUnavailable, check_store
 from middleware.sessions.cookie import CookieBackend, CookieStore
 from middleware.sessions.memory import MemoryStore
 from middleware.sessions.server import SessionEnded, StoreBackend
@@ -58,7 +58,7 @@ _HEADERS_503 = [("Content-Type", "text/html; charset=utf-8"),
                 ("Cache-Control", "no-store")]
 
 
-def make_store(store: Any) -> Any:
+def make_store(store: str | SessionStore | CookieStore) -> SessionStore | CookieStore:
     """A store object from ``store=``: a store instance, or a URL string.
 
     ``"cookie"``, ``"memory"``, ``"sqlite:///relative.db"``, ``"sqlite:////abs/path.db"``,
@@ -139,7 +139,7 @@ class SessionMiddleware:
     """
 
     def __init__(self, app: WSGIApplication, secret_key: str | bytes | list[str | bytes],
-                 store: Any = "cookie", cookie_name: str = "session", max_age: float = 1209600,
+                 store: str | SessionStore | CookieStore = "cookie", cookie_name: str = "session", max_age: float = 1209600,
                  idle_timeout: float | None = None, path: str = "/", domain: str | None = None,
                  secure: bool | str = "auto", httponly: bool = True,
                  samesite: str | None = "Lax", partitioned: bool = False) -> None:
