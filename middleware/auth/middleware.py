@@ -33,7 +33,7 @@ import logging
 import posixpath
 import re
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, overload
 from urllib.parse import quote
 
 from werkzeug.datastructures import MIMEAccept
@@ -140,7 +140,8 @@ class AuthMiddleware:
                  protect: str = "all", protected_paths: Iterable[str] = ()) -> None:
         if not callable(app):
             raise TypeError("app must be a WSGI callable")
-        if isinstance(backends, (str, bytes)) or not isinstance(backends, Iterable):
+        given: object = backends  # checked as the user may pass anything
+        if isinstance(given, (str, bytes)) or not isinstance(given, Iterable):
             raise TypeError("backends must be a list of backends, e.g. [BasicAuth(...)]")
         self.backends: list[AuthBackend] = [require(backend, AuthBackend, f"backends[{i}]")
                                             for i, backend in enumerate(backends)]
@@ -291,7 +292,7 @@ class AuthMiddleware:
             return None
 
     def _from_credentials(self, environ: WSGIEnvironment, start_response: StartResponse,
-                          public: bool = False):
+                          public: bool = False) -> Identity | Iterable[bytes] | None:
         """An Identity, ``None`` (no usable credentials), or a finished error response.
 
         On a public request (``public=True``) it never answers: credentials that are too
@@ -320,8 +321,10 @@ class AuthMiddleware:
             # paths as well, or they would be a way to guess without the throttle.
             refused = self.throttle_attempt(environ, start_response, address, credentials.user,
                                             quiet=public)
+            if refused is True or (refused is not None and public):
+                return None
             if refused is not None:
-                return None if public else refused
+                return refused
             identity = backend.cached(credentials) or backend.authenticate(credentials)
             if identity is not None:
                 self.release_attempt(address, credentials.user)
@@ -338,6 +341,16 @@ class AuthMiddleware:
         """Give back the attempt counted by :meth:`throttle_attempt` (it was not a failure)."""
         if self.throttle is not None:
             self.throttle.release(address, user)
+
+    @overload
+    def throttle_attempt(self, environ: WSGIEnvironment, start_response: StartResponse,
+                         address: str | None, user: str | None, *,
+                         quiet: Literal[False] = False) -> Iterable[bytes] | None: ...
+
+    @overload
+    def throttle_attempt(self, environ: WSGIEnvironment, start_response: StartResponse,
+                         address: str | None, user: str | None, *,
+                         quiet: bool) -> Iterable[bytes] | Literal[True] | None: ...
 
     def throttle_attempt(self, environ: WSGIEnvironment, start_response: StartResponse,
                          address: str | None, user: str | None, *, quiet: bool = False
@@ -411,7 +424,9 @@ class AuthMiddleware:
         return self._respond(environ, start_response, "401 Unauthorized", "unauthorized",
                              "Authentication required.", headers)
 
-    def _respond(self, environ, start_response, status, code, message, headers=()):
+    def _respond(self, environ: WSGIEnvironment, start_response: StartResponse, status: str,
+                 code: str, message: str, headers: Iterable[tuple[str, str]] = ()
+                 ) -> list[bytes]:
         headers = [*headers, ("Cache-Control", "no-store")]
         if wants_json(environ):
             body = json.dumps({"error": code, "message": message}).encode()

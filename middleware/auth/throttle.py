@@ -44,9 +44,12 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from middleware.contracts import require
+
+if TYPE_CHECKING:
+    from redis.client import Pipeline
 
 __all__ = ["MemoryCounter", "RedisCounter", "Throttle", "ThrottleCounter", "ThrottleUnavailable"]
 
@@ -231,7 +234,7 @@ class RedisCounter:
         except self._errors as exc:
             raise ThrottleUnavailable(str(exc)) from exc
 
-    def _run(self, pipe):
+    def _run(self, pipe: Pipeline) -> list[Any]:
         try:
             return pipe.execute()
         except self._errors as exc:
