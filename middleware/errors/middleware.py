@@ -8,7 +8,7 @@ import pkgutil
 import sys
 from collections.abc import Iterable, Iterator, Mapping
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from werkzeug.exceptions import HTTPException
 
@@ -91,7 +91,7 @@ class ErrorPageMiddleware:
 
     def __init__(self, app: WSGIApplication, pages: Mapping[int | str, str] | None = None,
                  template_dir: str | os.PathLike[str] | None = None, intercept: bool = True,
-                 logger: logging.Logger | logging.LoggerAdapter | str | None = None, *,
+                 logger: logging.Logger | logging.LoggerAdapter[Any] | str | None = None, *,
                  notify: Notify | str | None = None,
                  request_id_header: str | None = "X-Request-ID",
                  keep_headers: Iterable[str] = DEFAULT_KEEP_HEADERS,
@@ -144,12 +144,14 @@ class ErrorPageMiddleware:
         except Exception:  # noqa: BLE001 - logged by _fail, answered with a 500 page
             if app_iter is not None:
                 self._close_quietly(app_iter, environ)
-            return self._fail(environ, start_response, sys.exc_info())
+            return self._fail(environ, start_response,
+                              sys.exc_info())  # type: ignore[arg-type]
         if code >= 400:
             return self._error_response(response, code, app_iter, body, head, rest, environ)
         if head is None:
             return response.send(app_iter)
-        return response.send(resume(head, rest, app_iter, partial(self._streaming, environ)))
+        return response.send(resume(head, rest, app_iter,  # type: ignore[arg-type]
+                                    partial(self._streaming, environ)))
 
     def _error_response(self, response: Response, code: int, app_iter: Iterable[bytes],
                         body: list[bytes] | None, head: list[bytes] | None,
@@ -265,7 +267,7 @@ class ErrorPageMiddleware:
                                      self.request_id(environ), "while closing the body")
 
 
-def _logger(logger: object) -> logging.Logger | logging.LoggerAdapter:
+def _logger(logger: object) -> logging.Logger | logging.LoggerAdapter[Any]:
     if logger is None:
         return logging.getLogger("middleware.errors")
     if isinstance(logger, str):

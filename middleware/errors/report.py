@@ -176,7 +176,7 @@ class Reporter:
     :param pattern: the secret-name pattern from :func:`secret_pattern`.
     """
 
-    def __init__(self, logger: logging.Logger | logging.LoggerAdapter,
+    def __init__(self, logger: logging.Logger | logging.LoggerAdapter[Any],
                  notify: Notifier | None,
                  pattern: re.Pattern[str]) -> None:
         self.logger = logger
