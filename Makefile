@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: test demo lint fuzz soak bench bench-quick system-deps clean
+.PHONY: test demo lint typecheck fuzz soak bench bench-quick system-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,11 +40,16 @@ system-deps:
 		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-test: $(VENV)/.installed system-deps
+# The tests run after the linters: CI (which runs `make test`) holds the code to both.
+test: $(VENV)/.installed system-deps lint
 	$(BIN)/python -m pytest
 
-lint: $(VENV)/.installed
+lint: $(VENV)/.installed typecheck
 	$(BIN)/ruff check .
+
+# mypy --strict over the package (configured in pyproject.toml: [tool.mypy]).
+typecheck: $(VENV)/.installed
+	$(BIN)/mypy
 
 demo: $(VENV)/.installed
 	$(BIN)/python -m middleware serve recipes/demo/demo.ini --host $(HOST) --port $(PORT)
@@ -62,4 +67,4 @@ bench-quick: $(VENV)/.installed system-deps
 	$(BIN)/python -m benchmarks --quick
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis
+	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis .mypy_cache

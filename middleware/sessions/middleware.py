@@ -212,7 +212,7 @@ class SessionMiddleware:
             return app_iter
         # a framework turned the store error into its own 500 page: answer 503 instead
         close_once(app_iter)()
-        return request.unavailable(start_response, request.error)
+        return request.unavailable(start_response, request.failure)
 
     # -- the cookie ------------------------------------------------------------------------
 
@@ -229,7 +229,7 @@ class SessionMiddleware:
     def set_cookie(self, environ: WSGIEnvironment, value: str, max_age: int) -> str:
         """The ``Set-Cookie`` value for ``value`` (``""``: delete the cookie)."""
         secure = (environ.get("wsgi.url_scheme") == "https" if self.secure == "auto"
-                  else self.secure)
+                  else bool(self.secure))
         if not value:
             return (f"{self.cookie_name}=; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0"
                     f"{self._attributes[secure]}")
@@ -356,7 +356,8 @@ class _Request:
         self.log_unavailable()
         exc_info = (type(exc), exc, exc.__traceback__) if self.started else None
         return simple_response(start_response, "503 Service Unavailable", _PAGE_503,
-                               "text/html; charset=utf-8", _HEADERS_503[2:], exc_info)
+                               "text/html; charset=utf-8", _HEADERS_503[2:],
+                               exc_info)  # type: ignore[arg-type]  # raised: it has a traceback
 
 
 def _cookie_domain_ok(domain: str) -> bool:

@@ -57,10 +57,11 @@ def get_session(environ: WSGIEnvironment) -> Session:
     Raises :class:`LookupError` naming the fix when no ``SessionMiddleware`` wraps the app.
     """
     try:
-        return environ[ENVIRON_KEY]
+        session: Session = environ[SESSION]
     except KeyError:
         raise LookupError("no session in this request: wrap the application in "
                           "middleware.sessions.SessionMiddleware") from None
+    return session
 
 
 @dataclass
