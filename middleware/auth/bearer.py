@@ -37,6 +37,10 @@ if TYPE_CHECKING:
 
 __all__ = ["BearerTokenAuth"]
 
+#: ``verify(token)``: a user name, an :class:`Identity`, a mapping of claims with ``"sub"``
+#: (or ``"user"``), or ``None`` for a bad token
+Verify = Callable[[str], "str | Identity | Mapping[str, Any] | None"]
+
 _TOKEN68 = re.compile(r"^[A-Za-z0-9\-._~+/]+=*$")
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 
@@ -55,7 +59,7 @@ class BearerTokenAuth:
     scheme = "Bearer"
 
     def __init__(self, tokens: Mapping[str, str] | None = None,
-                 verify: Callable[[str], Any] | None = None, *, header: str | None = None,
+                 verify: Verify | None = None, *, header: str | None = None,
                  max_length: int = 4096) -> None:
         if tokens is None and verify is None:
             raise ValueError("BearerTokenAuth needs tokens= (a mapping) or verify= (a callable)")
@@ -131,7 +135,7 @@ class BearerTokenAuth:
         return f"BearerTokenAuth(tokens=<{len(self._digests)} tokens>{verify})"
 
 
-def _identity(result: Any, scheme: str) -> Identity | None:
+def _identity(result: object, scheme: str) -> Identity | None:
     if result is None or result is False:
         return None
     if isinstance(result, Identity):
