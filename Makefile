@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: test docs demo lint fuzz soak bench bench-quick system-deps clean
+.PHONY: test docs demo lint typecheck fuzz soak bench bench-quick system-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,7 +40,9 @@ system-deps:
 		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-test: $(VENV)/.installed system-deps docs
+# The tests run after the docs build and the linters: CI (which runs `make test`) holds the
+# code to all three.
+test: $(VENV)/.installed system-deps docs lint
 	$(BIN)/python -m pytest
 
 # The user guide and the API reference (autodoc), into docs/_build/html. Any warning fails the
@@ -49,8 +51,12 @@ test: $(VENV)/.installed system-deps docs
 docs: $(VENV)/.installed
 	$(BIN)/sphinx-build -W --keep-going -E -q -b html docs docs/_build/html
 
-lint: $(VENV)/.installed
+lint: $(VENV)/.installed typecheck
 	$(BIN)/ruff check .
+
+# mypy --strict over the package (configured in pyproject.toml: [tool.mypy]).
+typecheck: $(VENV)/.installed
+	$(BIN)/mypy
 
 demo: $(VENV)/.installed
 	$(BIN)/python -m middleware serve recipes/demo/demo.ini --host $(HOST) --port $(PORT)
@@ -69,4 +75,4 @@ bench-quick: $(VENV)/.installed system-deps
 	$(BIN)/python -m benchmarks --quick
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis docs/_build
+	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis .mypy_cache docs/_build

@@ -189,7 +189,8 @@ def coerce_options(spec: Mapping[str, Converter], local_conf: Mapping[str, str],
 
 def filter_app_factory(factory: Callable[..., WSGIApplication], spec: Mapping[str, Converter],
                        name: str | None = None,
-                       build: Callable[[dict[str, Any]], dict[str, Any]] | None = None):
+                       build: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+                       ) -> Callable[..., WSGIApplication]:
     """Make a ``paste.filter_app_factory`` entry point for ``factory`` from an option ``spec``.
 
     ``build`` may turn the coerced options into the constructor's keywords (for options that are

@@ -14,18 +14,18 @@ Usage::
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from werkzeug.sansio.http import parse_cookie
 
 if TYPE_CHECKING:
-    from _typeshed.wsgi import WSGIEnvironment
     from werkzeug.datastructures import MultiDict
 
 __all__ = ["request_cookies"]
 
 
-def request_cookies(environ: WSGIEnvironment) -> MultiDict[str, str]:
+def request_cookies(environ: Mapping[str, Any]) -> MultiDict[str, str]:
     """The request's cookies, name -> value; undecodable bytes become U+FFFD."""
     header = environ.get("HTTP_COOKIE", "")
     # WSGI hands headers over as latin-1 text: recover the bytes, then decode them as UTF-8.

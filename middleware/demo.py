@@ -20,9 +20,19 @@ import json
 import os
 import secrets
 import time
+from typing import TYPE_CHECKING
 
 import bcrypt
 from werkzeug.wrappers import Request, Response
+
+from middleware.environ import AUTH_LOGIN_URL, AUTH_LOGOUT_URL, COMPRESSION_DISABLE, SESSION
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator, Mapping
+
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+    from middleware.sessions import Session
 
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>wsgi-middleware-suite demo</title>
@@ -44,14 +54,15 @@ code{{background:#f3f3f3;padding:0 .2em}}li{{margin:.3em 0}}</style></head>
 """
 
 
-def _session(environ):
-    return environ.get("middleware.session")
+def _session(environ: WSGIEnvironment) -> Session | None:
+    session: Session | None = environ.get(SESSION)
+    return session
 
 
-def account_links(environ) -> str:
+def account_links(environ: WSGIEnvironment) -> str:
     """A "Sign in" link, or a "Sign out" button (a POST with the form's CSRF token)."""
-    login_url = environ.get("middleware.auth.login_url")
-    logout_url = environ.get("middleware.auth.logout_url")
+    login_url = environ.get(AUTH_LOGIN_URL)
+    logout_url = environ.get(AUTH_LOGOUT_URL)
     if not environ.get("REMOTE_USER"):
         target = f"{login_url}?next=/" if login_url else "/private"
         return f'<a id="sign-in" href="{html.escape(target)}">Sign in</a>'
@@ -60,7 +71,7 @@ def account_links(environ) -> str:
     from middleware.auth import csrf_token
 
     # The token is in this page: never compress it (BREACH).
-    environ["middleware.compression.disable"] = True
+    environ[COMPRESSION_DISABLE] = True
     return (f'<form method="post" action="{html.escape(logout_url)}" style="display:inline">'
             f'<input type="hidden" name="csrf_token" value="{html.escape(csrf_token(environ))}">'
             '<button id="sign-out" type="submit">Sign out</button></form>')
@@ -87,7 +98,7 @@ def api(request: Request) -> Response:
 
 
 def stream(request: Request) -> Response:
-    def events():
+    def events() -> Iterator[str]:
         for i in range(10):
             yield f"data: event {i}\n\n"
             time.sleep(0.2)
@@ -108,7 +119,7 @@ def boom(request: Request) -> Response:
 ROUTES = {"/": index, "/api": api, "/stream": stream, "/private": private, "/boom": boom}
 
 
-def application(environ, start_response):
+def application(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
     """The demo WSGI app."""
     request = Request(environ)
     view = ROUTES.get(request.path)
@@ -145,7 +156,8 @@ def ensure_htpasswd(path: str, user: str = "demo") -> None:
           flush=True)
 
 
-def app_factory(global_conf, htpasswd: str = "", **local_conf):
+def app_factory(global_conf: Mapping[str, str], htpasswd: str = "",
+                **local_conf: str) -> WSGIApplication:
     """PasteDeploy ``paste.app_factory``."""
     if htpasswd:
         here = global_conf.get("here", ".")

@@ -33,7 +33,7 @@ from __future__ import annotations
 import ipaddress
 import math
 from collections.abc import Collection, Iterable
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar, overload
 
 __all__ = [
     "check_bool",
@@ -64,7 +64,8 @@ def check_type(option: str, value: Any, types: type | tuple[type, ...], expected
 
 def check_bool(option: str, value: Any) -> bool:
     """``True`` or ``False`` (not ``1``, not ``"yes"``: that is a ``TypeError``)."""
-    return check_type(option, value, bool, "True or False")
+    checked: bool = check_type(option, value, bool, "True or False")
+    return checked
 
 
 def _bounds(option: str, value: int | float, low: float | None, high: float | None,
@@ -111,19 +112,25 @@ def check_number(option: str, value: Any, *, low: float | None = None,
     return value
 
 
-def check_str(option: str, value: Any, *, empty: bool = False, optional: bool = False) -> Any:
+@overload
+def check_str(option: str, value: Any, *, empty: bool = ...,
+              optional: Literal[False] = ...) -> str: ...
+@overload
+def check_str(option: str, value: Any, *, empty: bool = ..., optional: bool) -> str | None: ...
+def check_str(option: str, value: Any, *, empty: bool = False,
+              optional: bool = False) -> str | None:
     """A string, not empty (unless ``empty``) and on one line; ``None`` too when ``optional``.
 
     A string that goes into a header or a log line must not carry CR or LF.
     """
     if optional and value is None:
         return None
-    check_type(option, value, str, "a string" + (" or None" if optional else ""))
-    if not empty and not value.strip():
+    text: str = check_type(option, value, str, "a string" + (" or None" if optional else ""))
+    if not empty and not text.strip():
         raise ValueError(f"{option} must not be empty")
-    if "\r" in value or "\n" in value:
+    if "\r" in text or "\n" in text:
         raise ValueError(f"{option} must be one line (no CR or LF)")
-    return value
+    return text
 
 
 def check_choice(option: str, value: Any, choices: Collection[T]) -> T:

@@ -63,10 +63,10 @@ def _shown(name: object, value: Any, depth: int = 0) -> str:
         items = ", ".join(f"{k!r}: {_shown(k, v, depth + 1)}" for k, v in value.items())
         return "{" + items + "}"
     if depth < _MAX_DEPTH and isinstance(value, (list, tuple)):
-        items = [_shown("", v, depth + 1) for v in value]
+        shown = [_shown("", v, depth + 1) for v in value]
         if isinstance(value, tuple):
-            return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
-        return "[" + ", ".join(items) + "]"
+            return "(" + ", ".join(shown) + ("," if len(shown) == 1 else "") + ")"
+        return "[" + ", ".join(shown) + "]"
     return mask_urls(repr(value))
 
 
@@ -123,7 +123,8 @@ class Pipeline:
         loading (so each layer, its store and its start-up log lines exist once).
         """
         if app is None:
-            return self.build()[0]
+            outermost: WSGIApplication = self.build()[0]
+            return outermost
         for layer in reversed(self.layers):
             app = layer.apply(app)
         return app
@@ -143,7 +144,7 @@ class Pipeline:
     def _build_layers(self, source: str | None = None) -> list[Any]:
         """Apply every layer, innermost first; a ``ValueError`` names the section and
         ``source`` (the ini file) when given and when the message does not already."""
-        objects = [self.app]
+        objects: list[Any] = [self.app]
         for layer in reversed(self.layers):
             try:
                 objects.insert(0, layer.apply(objects[0]))
@@ -203,7 +204,8 @@ def _pipeline_words(context: Any, name: str) -> list[str]:
     section = f"pipeline:{name}"
     if parser is None or not parser.has_section(section):
         return []
-    return parser.get(section, "pipeline").split()[:-1]
+    words: list[str] = parser.get(section, "pipeline").split()[:-1]
+    return words
 
 
 def _layer_from_context(context: Any, section: str) -> Layer:
@@ -215,11 +217,13 @@ def _layer_from_context(context: Any, section: str) -> Layer:
     if context.protocol == "paste.filter_app_factory":
 
         def build(app: WSGIApplication, **options: Any) -> WSGIApplication:
-            return factory(app, global_conf, **options)
+            built: WSGIApplication = factory(app, global_conf, **options)
+            return built
 
     else:
 
         def build(app: WSGIApplication, **options: Any) -> WSGIApplication:
-            return factory(global_conf, **options)(app)
+            built: WSGIApplication = factory(global_conf, **options)(app)
+            return built
 
     return Layer(build, dict(context.local_conf), name=name)

@@ -62,7 +62,10 @@ from middleware.headers import merge_vary
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
-ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
+#: an exception being handled, as ``sys.exc_info()`` gives it (typeshed's ``ExcInfo``)
+ExcInfo = tuple[type[BaseException], BaseException, TracebackType]
+#: what an application may pass as ``start_response``'s ``exc_info`` (PEP 3333)
+OptExcInfo = ExcInfo | tuple[None, None, None]
 HeaderList = list[tuple[str, str]]
 BodyTransform = Callable[[Iterator[bytes]], Iterable[bytes]]
 
@@ -193,7 +196,7 @@ class Response:
         return int(self.status[:3])
 
     def start_response(self, status: str, headers: HeaderList,
-                       exc_info: ExcInfo | None = None) -> Callable[[bytes], object]:
+                       exc_info: OptExcInfo | None = None) -> Callable[[bytes], object]:
         """The ``start_response`` the wrapped application sees."""
         if exc_info is not None:
             if self.sent:
@@ -203,7 +206,8 @@ class Response:
                 return self._server(status, headers, exc_info)
         elif self.status:
             raise AssertionError("start_response called a second time without exc_info")
-        self.status, self.headers, self._own, self.exc_info = status, headers, False, exc_info
+        self.status, self.headers, self._own = status, headers, False
+        self.exc_info = None if exc_info is None or exc_info[0] is None else exc_info
         if self._on_start is not None:
             held = self.hold
             self._on_start(self)
@@ -332,15 +336,21 @@ def call_app(app: WSGIApplication, environ: WSGIEnvironment,
     try:
         for chunk in iterator:
             head.append(chunk)
-            if response.status:
+            if _started(response):
                 break
     except BaseException:
         _Closer(app_iter)()
         raise
-    if not response.status:
+    if not _started(response):
         _Closer(app_iter)()
         raise RuntimeError("the application returned without calling start_response")
     return Body(chain(head, iterator), app_iter)
+
+
+def _started(response: Response) -> bool:
+    """Whether ``start_response`` was called: a call, so a type checker does not keep what it
+    learnt of ``response.status`` before the application ran."""
+    return bool(response.status)
 
 
 def peek(app_iter: Iterable[bytes]) -> tuple[list[bytes], Iterator[bytes]]:

@@ -64,16 +64,17 @@ Other ini keys: ``bearer_tokens`` (``user:sha256:<hex>`` entries, or ``env:NAME`
 
 from __future__ import annotations
 
-from .base import Credentials, Identity, MalformedCredentials
+from .base import AuthBackend, Credentials, Identity, MalformedCredentials, PasswordBackend
 from .basic import BasicAuth
 from .bearer import BearerTokenAuth
 from .login import csrf_token, login, logout
 from .middleware import IDENTITY_KEY, AuthMiddleware, filter_factory
 from .paths import PublicPaths, safe_next
-from .throttle import MemoryCounter, RedisCounter, Throttle
+from .throttle import MemoryCounter, RedisCounter, Throttle, ThrottleCounter
 
 __all__ = [
     "IDENTITY_KEY",
+    "AuthBackend",
     "AuthMiddleware",
     "BasicAuth",
     "BearerTokenAuth",
@@ -81,9 +82,11 @@ __all__ = [
     "Identity",
     "MalformedCredentials",
     "MemoryCounter",
+    "PasswordBackend",
     "PublicPaths",
     "RedisCounter",
     "Throttle",
+    "ThrottleCounter",
     "csrf_token",
     "filter_factory",
     "login",

@@ -1,24 +1,52 @@
-"""What every authentication backend shares: the identity it yields and the credentials it reads.
+"""What every authentication backend shares: its contract, the identity it yields and the
+credentials it reads.
 
-A backend is any object with these methods (``BasicAuth`` and ``BearerTokenAuth`` are two)::
+A backend is any object that implements :class:`AuthBackend` (``BasicAuth`` and
+``BearerTokenAuth`` are two)::
 
-    extract(environ) -> Credentials | None   # cheap parse; None = "not my scheme"
-    cached(credentials) -> Identity | None   # recently verified? (skips throttle and hash)
-    authenticate(credentials) -> Identity | None   # full check; None = wrong credentials
-    challenge(realm, error=None) -> str | None     # a WWW-Authenticate value, or None
+    class AuthBackend(Protocol):
+        def extract(self, environ) -> Credentials | None: ...      # cheap parse; None = not mine
+        def cached(self, credentials) -> Identity | None: ...      # recently verified?
+        def authenticate(self, credentials) -> Identity | None: ... # full check; None = wrong
+        def challenge(self, realm, error=None) -> str | None: ...  # WWW-Authenticate, or None
 
-``extract`` raises :class:`MalformedCredentials` for a header of its scheme that cannot be
-parsed; the middleware answers 400. Backends that check a user name and password (for the
-login form) also have ``check_password(user, password)`` and ``fingerprint(user)``.
+``AuthMiddleware`` checks each backend against it when it is built, and a ``TypeError``
+names the methods a backend lacks. ``extract`` raises :class:`MalformedCredentials` for a
+header of its scheme that cannot be parsed; the middleware answers 400. ``cached`` lets a
+recently verified credential skip the password hash (the throttle is asked first either way);
+return ``None`` when the backend keeps no cache.
+
+Backends that check a user name and password, for the login form, also implement
+:class:`PasswordBackend` (``check_password(user, password)`` and ``fingerprint(user)``); a
+backend may add ``fingerprints(user)`` (one per configured key, newest first) and
+``use_secret_key(keys)`` (to be handed ``AuthMiddleware``'s ``secret_key``).
+
+Usage, a backend for a header set by a trusted gateway::
+
+    class GatewayAuth:
+        def extract(self, environ):
+            token = environ.get("HTTP_X_GATEWAY_TOKEN")
+            return Credentials("Gateway", None, token) if token else None
+        def cached(self, credentials):
+            return None
+        def authenticate(self, credentials):
+            user = lookup(credentials.secret)
+            return Identity(user, "Gateway") if user else None
+        def challenge(self, realm, error=None):
+            return None
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-__all__ = ["Credentials", "Identity", "MalformedCredentials", "quote_param"]
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIEnvironment
+
+__all__ = ["AuthBackend", "Credentials", "Identity", "MalformedCredentials", "PasswordBackend",
+           "quote_param"]
 
 
 @dataclass(frozen=True)
@@ -56,6 +84,38 @@ class Credentials:
 
 class MalformedCredentials(ValueError):
     """An ``Authorization`` header of a backend's scheme that cannot be parsed (answered 400)."""
+
+
+@runtime_checkable
+class AuthBackend(Protocol):
+    """What :class:`~middleware.auth.AuthMiddleware` asks of every backend (see the module
+    docstring)."""
+
+    def extract(self, environ: WSGIEnvironment) -> Credentials | None:
+        """The credentials of this backend's scheme in the request, or ``None`` (absent, or
+        another scheme); raise :class:`MalformedCredentials` for an unparsable header."""
+
+    def cached(self, credentials: Credentials) -> Identity | None:
+        """The identity if these credentials were verified recently, else ``None``."""
+
+    def authenticate(self, credentials: Credentials) -> Identity | None:
+        """The full check: the identity, or ``None`` for wrong credentials."""
+
+    def challenge(self, realm: str, error: str | None = None) -> str | None:
+        """A ``WWW-Authenticate`` value for a 401 (``error`` is ``"invalid_token"`` after
+        this backend refused credentials), or ``None`` for no challenge."""
+
+
+@runtime_checkable
+class PasswordBackend(AuthBackend, Protocol):
+    """A backend that checks a user name and password, usable by the login form."""
+
+    def check_password(self, user: str, password: str) -> bool:
+        """Whether ``password`` is right for ``user`` (unknown users: ``False``)."""
+
+    def fingerprint(self, user: str) -> str | None:
+        """A keyed MAC of the user's stored hash (newest key) that changes with the
+        password, or ``None`` for an unknown user; a login keeps it in the session."""
 
 
 def quote_param(value: str) -> str:

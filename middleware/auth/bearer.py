@@ -39,6 +39,10 @@ if TYPE_CHECKING:
 
 __all__ = ["BearerTokenAuth"]
 
+#: ``verify(token)``: a user name, an :class:`Identity`, a mapping of claims with ``"sub"``
+#: (or ``"user"``), or ``None`` for a bad token
+Verify = Callable[[str], "str | Identity | Mapping[str, Any] | None"]
+
 _TOKEN68 = re.compile(r"^[A-Za-z0-9\-._~+/]+=*$")
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 
@@ -57,15 +61,15 @@ class BearerTokenAuth:
     scheme = "Bearer"
 
     def __init__(self, tokens: Mapping[str, str] | None = None,
-                 verify: Callable[[str], Any] | None = None, *, header: str | None = None,
+                 verify: Verify | None = None, *, header: str | None = None,
                  max_length: int = 4096) -> None:
         if tokens is None and verify is None:
             raise ValueError("BearerTokenAuth needs tokens= (a mapping) or verify= (a callable)")
         if tokens is not None and not isinstance(tokens, Mapping):
             raise TypeError("tokens must be a mapping of token to user name")
         check_callable("verify", verify, optional=True)
-        if check_str("header", header, optional=True) is not None and not re.fullmatch(
-                r"[A-Za-z0-9-]+", header):
+        header_name = check_str("header", header, optional=True)
+        if header_name is not None and not re.fullmatch(r"[A-Za-z0-9-]+", header_name):
             raise ValueError("header must be a header name such as 'X-API-Key'")
         check_int("max_length", max_length, low=16)
         self._digests: dict[bytes, tuple[bytes, str]] = {}
@@ -131,7 +135,7 @@ class BearerTokenAuth:
         return f"BearerTokenAuth(tokens=<{len(self._digests)} tokens>{verify})"
 
 
-def _identity(result: Any, scheme: str) -> Identity | None:
+def _identity(result: object, scheme: str) -> Identity | None:
     if result is None or result is False:
         return None
     if isinstance(result, Identity):

@@ -25,6 +25,7 @@ import hashlib
 import hmac
 import re
 import secrets
+from typing import Any
 
 import bcrypt
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -119,9 +120,9 @@ class PasswordHash:
             return False
         method, params = self._werkzeug_params()
         if method == "scrypt":
-            return params[0] * params[1] * params[2] < _MIN_SCRYPT_WORK
+            return bool(params[0] * params[1] * params[2] < _MIN_SCRYPT_WORK)
         digest, iterations = params
-        return digest not in _STRONG_PBKDF2 or iterations < _MIN_PBKDF2_ITERATIONS
+        return bool(digest not in _STRONG_PBKDF2 or iterations < _MIN_PBKDF2_ITERATIONS)
 
     @property
     def kind(self) -> str:
@@ -141,15 +142,16 @@ class PasswordHash:
         True
         """
         if self.scheme == "bcrypt":
-            return _US_PER_BCRYPT_ROUND * 2 ** int(self.value[4:6])
+            return float(_US_PER_BCRYPT_ROUND * 2 ** int(self.value[4:6]))
         if self.scheme == "werkzeug":
             method, params = self._werkzeug_params()
             if method == "scrypt":
-                return _US_PER_SCRYPT_UNIT * params[0] * params[1] * params[2]
-            return _US_PER_PBKDF2_ITERATION.get(params[0], 0.19) * params[1]
+                return float(_US_PER_SCRYPT_UNIT * params[0] * params[1] * params[2])
+            return float(_US_PER_PBKDF2_ITERATION.get(params[0], 0.19) * params[1])
         return _US_APR1 if self.scheme == "apr1" else _US_SHA
 
-    def _werkzeug_params(self) -> tuple[str, tuple]:
+    def _werkzeug_params(self) -> tuple[str, tuple[Any, ...]]:
+        """``(method, params)``: scrypt's ``(n, r, p)`` or pbkdf2's ``(digest, iterations)``."""
         method, *params = self.value.split("$", 1)[0].split(":")
         if method == "scrypt":
             return method, tuple(int(p) for p in params)

@@ -36,13 +36,18 @@ from string import Template
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
+from middleware.environ import COMPRESSION_DISABLE, SESSION
 from middleware.wsgi import simple_response
 
-from .base import Identity
+from .base import AuthBackend, Identity, PasswordBackend
 from .paths import safe_next, script_name
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
+
+    from middleware.sessions import Session
+
+    from .middleware import AuthMiddleware
 
 __all__ = ["SESSION_KEY", "LoginForm", "csrf_token", "login", "logout", "session_identity"]
 
@@ -50,7 +55,7 @@ SESSION_KEY = "middleware.auth"
 CSRF_KEY = "middleware.auth.csrf"
 MAX_FORM_BYTES = 16 * 1024
 #: The per-response opt-out that CompressionMiddleware honours.
-NO_COMPRESSION_KEY = "middleware.compression.disable"
+NO_COMPRESSION_KEY = COMPRESSION_DISABLE
 _PAGE_HEADERS = [
     ("Cache-Control", "no-store, no-transform"),
     ("Content-Security-Policy",
@@ -61,7 +66,7 @@ _PAGE_HEADERS = [
 ]
 
 
-def _session(environ: WSGIEnvironment):
+def _session(environ: WSGIEnvironment) -> Session:
     from middleware.sessions import get_session
 
     return get_session(environ)
@@ -105,7 +110,8 @@ def logout(environ: WSGIEnvironment) -> None:
     _session(environ).invalidate()
 
 
-def session_identity(environ: WSGIEnvironment, backends: Iterable[Any]) -> Identity | None:
+def session_identity(environ: WSGIEnvironment,
+                     backends: Iterable[AuthBackend]) -> Identity | None:
     """The identity the session holds, if it is still valid (user known, password unchanged)."""
     session = _session(environ)
     data = session.get(SESSION_KEY)
@@ -119,11 +125,13 @@ def session_identity(environ: WSGIEnvironment, backends: Iterable[Any]) -> Ident
             return None
         if match != fingerprint:  # made with an older secret_key: re-key with the newest
             session[SESSION_KEY] = {**data, "fp": match}
-    claims = data.get("claims") if isinstance(data.get("claims"), dict) else {}
+    claims = data.get("claims")
+    if not isinstance(claims, dict):
+        claims = {}
     return Identity(user, str(data.get("scheme") or "Form"), claims)
 
 
-def _fingerprint_match(backends: Iterable[Any], user: str, given: str) -> str | None:
+def _fingerprint_match(backends: Iterable[AuthBackend], user: str, given: str) -> str | None:
     """The newest fingerprint of ``user`` if ``given`` is one of its fingerprints, else None."""
     for backend in backends:
         if hasattr(backend, "fingerprints"):
@@ -144,18 +152,22 @@ class LoginForm:
     :param auth: the middleware (its backends, throttle, realm and URLs are used).
     """
 
-    def __init__(self, auth: Any) -> None:
+    def __init__(self, auth: AuthMiddleware) -> None:
+        if auth.login_url is None or auth.logout_url is None:
+            raise ValueError("the login form needs login_url (and logout_url)")
         self.auth = auth
+        self.login_url: str = auth.login_url
+        self.logout_url: str = auth.logout_url
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse,
                  route: str) -> Iterable[bytes]:
-        if "middleware.session" not in environ:
+        if SESSION not in environ:
             raise RuntimeError("the login form needs SessionMiddleware outside AuthMiddleware")
         method = environ.get("REQUEST_METHOD", "GET")
         if method not in ("GET", "HEAD", "POST"):
             return simple_response(start_response, "405 Method Not Allowed",
                                    b"Method Not Allowed\n", headers=[("Allow", "GET, POST")])
-        if route == self.auth.logout_url:
+        if route == self.logout_url:
             return self._logout(environ, start_response, method)
         if method == "POST":
             return self._login(environ, start_response)
@@ -163,7 +175,8 @@ class LoginForm:
         return self._page(environ, start_response, "200 OK",
                           safe_next(query.get("next", ["/"])[0]))
 
-    def _login(self, environ, start_response):
+    def _login(self, environ: WSGIEnvironment,
+               start_response: StartResponse) -> Iterable[bytes]:
         form = _read_form(environ)
         if form is None:
             return simple_response(start_response, "400 Bad Request",
@@ -175,41 +188,42 @@ class LoginForm:
         user, password = form.get("username", ""), form.get("password", "")
         address = environ.get("REMOTE_ADDR")
         # Counted before the check (atomically), taken back only on success.
-        refused = self.auth._throttled(environ, start_response, address, user)
+        refused = self.auth.throttle_attempt(environ, start_response, address, user)
         if refused is not None:
             return refused
         for backend in self.auth.backends:
-            check = getattr(backend, "check_password", None)
-            if check is not None and user and check(user, password):
-                self.auth._release(address, user)
-                fingerprint = getattr(backend, "fingerprint", lambda _: None)(user)
-                login(environ, user, fingerprint=fingerprint)
+            if (user and isinstance(backend, PasswordBackend)
+                    and backend.check_password(user, password)):
+                self.auth.release_attempt(address, user)
+                login(environ, user, fingerprint=backend.fingerprint(user))
                 return simple_response(start_response, "303 See Other", b"See Other\n",
                                        headers=[("Location", _absolute(environ, target)),
                                                 ("Cache-Control", "no-store")])
         return self._page(environ, start_response, "200 OK", target,
                           "Wrong user name or password.", user)
 
-    def _logout(self, environ, start_response, method):
+    def _logout(self, environ: WSGIEnvironment, start_response: StartResponse,
+                method: str) -> list[bytes]:
         if method == "POST":
             form = _read_form(environ) or {}
             if self._csrf_ok(environ, form):
                 logout(environ)
-                location = _absolute(environ, self.auth.login_url)
+                location = _absolute(environ, self.login_url)
                 return simple_response(start_response, "303 See Other", b"See Other\n",
                                        headers=[("Location", location),
                                                 ("Cache-Control", "no-store")])
         body = _LOGOUT.substitute(title=html.escape(self.auth.realm),
-                              action=html.escape(_absolute(environ, self.auth.logout_url)),
+                              action=html.escape(_absolute(environ, self.logout_url)),
                               csrf=html.escape(self._csrf_token(environ)))
         environ[NO_COMPRESSION_KEY] = True
         return simple_response(start_response, "200 OK", body.encode(),
                                "text/html; charset=utf-8", _PAGE_HEADERS)
 
-    def _page(self, environ, start_response, status, target, error="", user=""):
+    def _page(self, environ: WSGIEnvironment, start_response: StartResponse, status: str,
+              target: str, error: str = "", user: str = "") -> list[bytes]:
         message = f'<p class="error" role="alert">{html.escape(error)}</p>' if error else ""
         body = _LOGIN.substitute(title=html.escape(self.auth.realm), error=message,
-                             action=html.escape(_absolute(environ, self.auth.login_url)),
+                             action=html.escape(_absolute(environ, self.login_url)),
                              next=html.escape(target), user=html.escape(user),
                              csrf=html.escape(self._csrf_token(environ)))
         # The page holds the CSRF token beside reflected input (next, user name): never
@@ -219,11 +233,11 @@ class LoginForm:
                                "text/html; charset=utf-8", _PAGE_HEADERS)
 
     @staticmethod
-    def _csrf_token(environ) -> str:
+    def _csrf_token(environ: WSGIEnvironment) -> str:
         return csrf_token(environ)
 
     @staticmethod
-    def _csrf_ok(environ, form) -> bool:
+    def _csrf_ok(environ: WSGIEnvironment, form: Mapping[str, str]) -> bool:
         expected = _session(environ).get(CSRF_KEY)
         given = form.get("csrf_token", "")
         return isinstance(expected, str) and hmac.compare_digest(expected.encode(),

@@ -32,8 +32,8 @@ import json
 import logging
 import posixpath
 import re
-from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, Literal, overload
 from urllib.parse import quote
 
 from middleware.accept import JSON, preferred_form
@@ -48,6 +48,8 @@ from middleware.config import (
     as_str,
     filter_app_factory,
 )
+from middleware.contracts import require
+from middleware.environ import AUTH_LOGIN_URL, AUTH_LOGOUT_URL, IDENTITY, SESSION
 from middleware.logsafe import for_log
 from middleware.options import (
     check_bool,
@@ -61,7 +63,7 @@ from middleware.options import (
 from middleware.sessions.store import StoreUnavailable
 from middleware.wsgi import simple_response
 
-from .base import Identity, MalformedCredentials, quote_param
+from .base import AuthBackend, Identity, MalformedCredentials, quote_param
 from .basic import BasicAuth
 from .bearer import BearerTokenAuth
 from .keys import SecretKeys
@@ -82,10 +84,10 @@ if TYPE_CHECKING:
 __all__ = ["IDENTITY_KEY", "LOGIN_URL_KEY", "LOGOUT_URL_KEY", "AuthMiddleware",
            "filter_factory"]
 
-IDENTITY_KEY = "middleware.identity"
-#: Where the application finds the login form's URLs (with ``SCRIPT_NAME``) to link to.
-LOGIN_URL_KEY = "middleware.auth.login_url"
-LOGOUT_URL_KEY = "middleware.auth.logout_url"
+#: aliases of :data:`middleware.environ.IDENTITY`, ``AUTH_LOGIN_URL`` and ``AUTH_LOGOUT_URL``
+IDENTITY_KEY = IDENTITY
+LOGIN_URL_KEY = AUTH_LOGIN_URL
+LOGOUT_URL_KEY = AUTH_LOGOUT_URL
 log = logging.getLogger("middleware.auth")
 _HEADER_NAME = re.compile(r"^[A-Za-z0-9-]+$")
 PROTECT_MODES = ("all", "listed")
@@ -96,7 +98,8 @@ class AuthMiddleware:
 
     :param app: the WSGI application to protect.
     :param backends: authentication backends, tried in order (:class:`BasicAuth`,
-        :class:`BearerTokenAuth`, or any object with the backend methods of :mod:`.base`).
+        :class:`BearerTokenAuth`, or any object implementing :class:`AuthBackend`: a
+        ``TypeError`` names the methods one lacks).
     :param realm: the realm of the challenges and the login page's title.
     :param public_paths: paths that need no login: exact (``/health``) or subtrees
         (``/static/*``), matched segment by segment on the path as the application sees
@@ -132,7 +135,8 @@ class AuthMiddleware:
         log users out on the next worker, host or restart.
     """
 
-    def __init__(self, app: WSGIApplication, backends: Sequence[Any], realm: str = "Restricted",
+    def __init__(self, app: WSGIApplication, backends: Iterable[AuthBackend],
+                 realm: str = "Restricted",
                  public_paths: Iterable[str] = (), login_url: str | None = None, *,
                  logout_url: str | None = None, login_form: bool = True,
                  allow: Callable[[WSGIEnvironment], bool] | None = None,
@@ -144,12 +148,11 @@ class AuthMiddleware:
                  protect: str = "all", protected_paths: Iterable[str] = ()) -> None:
         if not callable(app):
             raise TypeError("app must be a WSGI callable")
-        if isinstance(backends, (str, bytes)) or not isinstance(backends, Iterable):
+        given: object = backends  # checked as the user may pass anything
+        if isinstance(given, (str, bytes)) or not isinstance(given, Iterable):
             raise TypeError("backends must be a list of backends, e.g. [BasicAuth(...)]")
-        self.backends = list(backends)
-        for backend in self.backends:
-            if not all(hasattr(backend, m) for m in ("extract", "cached", "authenticate")):
-                raise TypeError(f"backends: {backend!r} is not an authentication backend")
+        self.backends: list[AuthBackend] = [require(backend, AuthBackend, f"backends[{i}]")
+                                            for i, backend in enumerate(backends)]
         if not self.backends and login_url is None:
             raise ValueError("backends must name at least one backend")
         try:
@@ -168,8 +171,9 @@ class AuthMiddleware:
                 raise TypeError("throttle must be a Throttle, 'memory', a redis:// URL or None")
             throttle = Throttle(throttle)
         proxies = check_networks("trusted_proxies", trusted_proxies)
-        if check_str("remote_user_header", remote_user_header, optional=True) is not None:
-            if not _HEADER_NAME.match(remote_user_header):
+        user_header = check_str("remote_user_header", remote_user_header, optional=True)
+        if user_header is not None:
+            if not _HEADER_NAME.match(user_header):
                 raise ValueError("remote_user_header must be a header name such as "
                                  "'X-Remote-User'")
             if not proxies:
@@ -227,9 +231,9 @@ class AuthMiddleware:
             return self._form(environ, start_response, path)
         if self.login_url is not None:
             prefix = script_name(environ)
-            environ[LOGIN_URL_KEY] = prefix + self.login_url
+            environ[AUTH_LOGIN_URL] = prefix + self.login_url
             if self.logout_url is not None:
-                environ[LOGOUT_URL_KEY] = prefix + self.logout_url
+                environ[AUTH_LOGOUT_URL] = prefix + self.logout_url
         public = self.is_public(environ, path)
 
         identity = None
@@ -242,7 +246,7 @@ class AuthMiddleware:
             elif outcome is not None:
                 return outcome
         # The cookie check first: an anonymous request without cookies never loads a session.
-        if identity is None and "middleware.session" in environ and environ.get("HTTP_COOKIE"):
+        if identity is None and SESSION in environ and environ.get("HTTP_COOKIE"):
             identity = self._from_session(environ, public)
         if identity is None:
             if public:
@@ -254,7 +258,7 @@ class AuthMiddleware:
                                  "You may not access this page.")
         environ["REMOTE_USER"] = identity.user
         environ["AUTH_TYPE"] = identity.scheme
-        environ[IDENTITY_KEY] = identity
+        environ[IDENTITY] = identity
         return self.app(environ, start_response)
 
     def is_public(self, environ: WSGIEnvironment, path: str | None = None) -> bool:
@@ -290,7 +294,7 @@ class AuthMiddleware:
             return None
 
     def _from_credentials(self, environ: WSGIEnvironment, start_response: StartResponse,
-                          public: bool = False):
+                          public: bool = False) -> Identity | Iterable[bytes] | None:
         """An Identity, ``None`` (no usable credentials), or a finished error response.
 
         On a public request (``public=True``) it never answers: credentials that are too
@@ -317,13 +321,15 @@ class AuthMiddleware:
             # verification cache included), so parallel guesses past the limit are refused
             # and a throttled client learns nothing, not even from a cache hit; on public
             # paths as well, or they would be a way to guess without the throttle.
-            refused = self._throttled(environ, start_response, address, credentials.user,
-                                      public)
+            refused = self.throttle_attempt(environ, start_response, address, credentials.user,
+                                            quiet=public)
+            if refused is True or (refused is not None and public):
+                return None
             if refused is not None:
-                return None if public else refused
+                return refused
             identity = backend.cached(credentials) or backend.authenticate(credentials)
             if identity is not None:
-                self._release(address, credentials.user)
+                self.release_attempt(address, credentials.user)
                 return identity
             log.info("failed %s authentication for user %s from %s%s", credentials.scheme,
                      for_log(credentials.user), for_log(address),
@@ -333,17 +339,31 @@ class AuthMiddleware:
             return self.challenge(environ, start_response, failed=backend)
         return None
 
-    def _release(self, address: str | None, user: str | None) -> None:
-        """Give back the attempt counted by :meth:`_throttled` (it was not a failure)."""
+    def release_attempt(self, address: str | None, user: str | None) -> None:
+        """Give back the attempt counted by :meth:`throttle_attempt` (it was not a failure)."""
         if self.throttle is not None:
             self.throttle.release(address, user)
 
-    def _throttled(self, environ, start_response, address, user, quiet=False):
-        """A 429 (or 503) response when the throttle refuses, else ``None``.
+    @overload
+    def throttle_attempt(self, environ: WSGIEnvironment, start_response: StartResponse,
+                         address: str | None, user: str | None, *,
+                         quiet: Literal[False] = False) -> Iterable[bytes] | None: ...
+
+    @overload
+    def throttle_attempt(self, environ: WSGIEnvironment, start_response: StartResponse,
+                         address: str | None, user: str | None, *,
+                         quiet: bool) -> Iterable[bytes] | Literal[True] | None: ...
+
+    def throttle_attempt(self, environ: WSGIEnvironment, start_response: StartResponse,
+                         address: str | None, user: str | None, *, quiet: bool = False
+                         ) -> Iterable[bytes] | Literal[True] | None:
+        """Count a credential check before it is made: ``None`` when it may go ahead, else
+        the 429 (or 503) response that refuses it.
 
         ``None`` means the attempt was counted as a failure in advance; call
-        :meth:`_release` when it succeeds. ``quiet``: the caller will not send the response
-        (a public path), so none is made.
+        :meth:`release_attempt` when the credentials turn out right. ``quiet``: the caller
+        will not send the response (a public path), so none is made and a refusal is
+        ``True``. The login form calls it too, so both kinds of login share one throttle.
         """
         if self.throttle is None:
             return None
@@ -379,7 +399,7 @@ class AuthMiddleware:
     # -- responses -----------------------------------------------------------------------
 
     def challenge(self, environ: WSGIEnvironment, start_response: StartResponse,
-                  failed: Any = None) -> Iterable[bytes]:
+                  failed: AuthBackend | None = None) -> Iterable[bytes]:
         """Ask for credentials: a redirect to the login page, or a 401 with challenges.
 
         ``failed`` is the backend whose credentials were just refused: its challenge carries
@@ -400,14 +420,15 @@ class AuthMiddleware:
         for backend in self.backends:
             if no_basic and getattr(backend, "scheme", "") == "Basic":
                 continue
-            make = getattr(backend, "challenge", None)
-            value = make(self.realm, "invalid_token" if backend is failed else None) if make else None
+            value = backend.challenge(self.realm, "invalid_token" if backend is failed else None)
             if value:
                 headers.append(("WWW-Authenticate", value))
         return self._respond(environ, start_response, "401 Unauthorized", "unauthorized",
                              "Authentication required.", headers)
 
-    def _respond(self, environ, start_response, status, code, message, headers=()):
+    def _respond(self, environ: WSGIEnvironment, start_response: StartResponse, status: str,
+                 code: str, message: str, headers: Iterable[tuple[str, str]] = ()
+                 ) -> list[bytes]:
         headers = [*headers, ("Cache-Control", "no-store")]
         if wants_json(environ):
             body = json.dumps({"error": code, "message": message}).encode()

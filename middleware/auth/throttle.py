@@ -44,11 +44,15 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
+from middleware.contracts import require
 from middleware.options import check_bool, check_int, check_number
 
-__all__ = ["MemoryCounter", "RedisCounter", "Throttle", "ThrottleUnavailable"]
+if TYPE_CHECKING:
+    from redis.client import Pipeline
+
+__all__ = ["MemoryCounter", "RedisCounter", "Throttle", "ThrottleCounter", "ThrottleUnavailable"]
 
 log = logging.getLogger("middleware.auth")
 
@@ -57,8 +61,13 @@ class ThrottleUnavailable(Exception):
     """The counter store failed and the throttle is configured to fail closed."""
 
 
-class Counter(Protocol):
-    """A store of expiring counters."""
+class ThrottleCounter(Protocol):
+    """A store of expiring counters: what :class:`Throttle` asks of its ``store``.
+
+    :class:`MemoryCounter` and :class:`RedisCounter` implement it; any object with these four
+    methods will do (checked when the :class:`Throttle` is built). Keys are short strings
+    the throttle makes (an address or a hashed user name), never raw client input.
+    """
 
     def get(self, keys: list[str]) -> list[tuple[int, float]]:
         """``(count, seconds left)`` for each key (``(0, 0)`` when absent)."""
@@ -72,6 +81,10 @@ class Counter(Protocol):
 
     def release(self, keys: list[str]) -> None:
         """Take one back from each live key (never below 0, never creating a key)."""
+
+
+#: the former name of :class:`ThrottleCounter`
+Counter = ThrottleCounter
 
 
 class MemoryCounter:
@@ -222,7 +235,7 @@ class RedisCounter:
         except self._errors as exc:
             raise ThrottleUnavailable(str(exc)) from exc
 
-    def _run(self, pipe):
+    def _run(self, pipe: Pipeline) -> list[Any]:
         try:
             return pipe.execute()
         except self._errors as exc:
@@ -236,7 +249,8 @@ class Throttle:
     """Failed-login throttle.
 
     :param store: ``"memory"`` (default), a ``redis://`` URL, or a counter object
-        (:class:`MemoryCounter`, :class:`RedisCounter`).
+        (:class:`MemoryCounter`, :class:`RedisCounter`, or any :class:`ThrottleCounter`: a
+        ``TypeError`` names the methods one lacks).
     :param max_failures: failures allowed per address and per user within ``window``.
     :param window: seconds from the first failure until the count starts over.
     :param fail_open: when the store fails, let the password check decide (``True``) or answer
@@ -244,7 +258,7 @@ class Throttle:
     :param ipv6_prefix: IPv6 clients are counted per network of this prefix length.
     """
 
-    def __init__(self, store: str | Counter = "memory", max_failures: int = 10,
+    def __init__(self, store: str | ThrottleCounter = "memory", max_failures: int = 10,
                  window: float = 300, fail_open: bool = True, ipv6_prefix: int = 64) -> None:
         check_int("ipv6_prefix", ipv6_prefix, low=1, high=128)
         check_int("max_failures", max_failures, low=1)
@@ -256,10 +270,9 @@ class Throttle:
             if not store.startswith(("redis://", "rediss://", "unix://")):
                 raise ValueError("store must be 'memory', a redis:// URL or a counter object")
             store = RedisCounter(store)
-        elif not all(hasattr(store, m) for m in ("get", "incr", "acquire", "release")):
-            raise TypeError("store must be 'memory', a redis:// URL or a counter object "
-                            "(get, incr, acquire, release)")
-        self.store = store
+        else:
+            store = require(store, ThrottleCounter, "store")
+        self.store: ThrottleCounter = store
         self.max_failures = max_failures
         self.window = window
         self.fail_open = fail_open

@@ -16,31 +16,33 @@ every ``process()`` call on its own, so small chunks would hardly shrink).
 
 from __future__ import annotations
 
+import importlib
+import sys
 import threading
 import zlib
 from collections.abc import Callable
+from typing import Any
 
 try:
-    import brotli
+    import brotli as brotli  # (as brotli: re-exported for request bodies)
 except ImportError:  # PyPy and others where brotli cannot build: the same API through CFFI
     import brotlicffi as brotli
 
 try:
-    import zstandard
+    import zstandard as zstandard
 except ImportError:  # the optional "zstd" extra is not installed
-    zstandard = None
+    zstandard = None  # type: ignore[assignment]
 
 #: The standard library's zstd module (Python 3.14+, or its ``backports.zstd`` package), used
 #: for responses when ``zstandard`` is absent. Request bodies still need ``zstandard``.
-stdlib_zstd = None
+stdlib_zstd: Any = None
 if zstandard is None:
-    try:
-        from compression import zstd as stdlib_zstd
-    except ImportError:
+    for _module in ("compression.zstd", "backports.zstd"):
         try:
-            from backports import zstd as stdlib_zstd
+            stdlib_zstd = importlib.import_module(_module)
+            break
         except ImportError:
-            stdlib_zstd = None
+            pass
 
 __all__ = [
     "BrotliEncoder",
@@ -98,8 +100,13 @@ class GzipEncoder(Encoder):
     def __init__(self, level: int = 6) -> None:
         self.level = level
 
-    def compress(self, data: bytes) -> bytes:
-        return zlib.compress(data, self.level, self.wbits)
+    if sys.version_info >= (3, 11):
+        def compress(self, data: bytes) -> bytes:
+            return zlib.compress(data, self.level, self.wbits)
+    else:  # zlib.compress takes no wbits before Python 3.11
+        def compress(self, data: bytes) -> bytes:
+            compressor = zlib.compressobj(self.level, zlib.DEFLATED, self.wbits)
+            return compressor.compress(data) + compressor.flush()
 
     def stream(self, flush: bool = True) -> Stream:
         compressor = zlib.compressobj(self.level, zlib.DEFLATED, self.wbits)
@@ -171,7 +178,7 @@ class ZstdEncoder(Encoder):
         self.level = level
         self._local = threading.local()
 
-    def _context(self):
+    def _context(self) -> zstandard.ZstdCompressor:
         context = getattr(self._local, "context", None)
         if context is None:
             context = self._local.context = zstandard.ZstdCompressor(level=self.level)

@@ -7,6 +7,7 @@ from functools import lru_cache, partial
 from typing import TYPE_CHECKING
 
 from middleware.config import as_bool, as_int, as_list, filter_app_factory
+from middleware.environ import COMPRESSION_DISABLE, COMPRESSION_ENCODING
 from middleware.options import check_bool, check_int, check_strings
 from middleware.wsgi import (
     Body,
@@ -32,10 +33,11 @@ if TYPE_CHECKING:
 
 __all__ = ["DISABLE_KEY", "ENCODING_KEY", "CompressionMiddleware", "filter_factory"]
 
-#: Set this environ key to a true value (before or while the app answers) to skip compression.
-DISABLE_KEY = "middleware.compression.disable"
+#: Set this environ key to a true value (before or while the app answers) to skip compression
+#: (an alias of :data:`middleware.environ.COMPRESSION_DISABLE`).
+DISABLE_KEY = COMPRESSION_DISABLE
 #: The middleware records the coding it applied to the response here.
-ENCODING_KEY = "middleware.compression.encoding"
+ENCODING_KEY = COMPRESSION_ENCODING
 
 
 class CompressionMiddleware:
@@ -75,7 +77,7 @@ class CompressionMiddleware:
         if not callable(app):
             raise TypeError("app must be a WSGI callable")
         self.app = app
-        self.min_size = check_int("min_size", min_size, low=0)
+        self.min_size: int = check_int("min_size", min_size, low=0)
         self.gzip_level = check_int("gzip_level", gzip_level, low=1, high=9)
         self.brotli_quality = check_int("brotli_quality", brotli_quality, low=0, high=11)
         self.zstd_level = check_int("zstd_level", zstd_level, low=1, high=19)

@@ -38,6 +38,8 @@ from typing import IO, TYPE_CHECKING
 from werkzeug.http import parse_list_header
 from werkzeug.wsgi import get_input_stream
 
+from middleware.environ import COMPRESSION_REQUEST_ENCODING
+
 from .encoders import brotli, zstandard
 
 if TYPE_CHECKING:
@@ -149,7 +151,9 @@ def _zstd_chunks(read: Reader) -> Iterator[bytes]:
             return data
 
     context = zstandard.ZstdDecompressor(max_window_size=1 << 23)  # RFC 9659's 8 MiB limit
-    reader = context.stream_reader(_Tapped(), read_size=STEP, read_across_frames=True)
+    # zstandard reads any object with read(); its stubs ask for a full IO[bytes]
+    reader = context.stream_reader(_Tapped(), read_size=STEP,  # type: ignore[arg-type]
+                                   read_across_frames=True)
     try:
         while True:
             chunk = reader.read(STEP)
@@ -318,6 +322,6 @@ def decode_request(environ: WSGIEnvironment, max_size: int) -> IO[bytes] | None:
     environ["wsgi.input"] = body
     environ["wsgi.input_terminated"] = True
     environ["CONTENT_LENGTH"] = str(size)
-    environ["middleware.compression.request_encoding"] = coding
+    environ[COMPRESSION_REQUEST_ENCODING] = coding
     del environ["HTTP_CONTENT_ENCODING"]
     return body

@@ -41,7 +41,8 @@ def _in(address: Any, networks: tuple[Network, ...]) -> bool:
     return any(address.version == net.version and address in net for net in networks)
 
 
-def client_address(environ: Mapping[str, Any], trusted_proxies: tuple[Network, ...]):
+def client_address(environ: Mapping[str, Any], trusted_proxies: tuple[Network, ...]
+                   ) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     """The client's address as an ``ipaddress`` object, or ``None`` when it is not an IP."""
     peer = _address(environ.get("REMOTE_ADDR") or "")
     if peer is None or not trusted_proxies or not _in(peer, trusted_proxies):

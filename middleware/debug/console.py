@@ -142,14 +142,14 @@ class Console:
                          f"{self.max_tracebacks} are kept, in the process that failed)."}
         key = _number(frame_key)
         frame = frames.get(key) if key is not None else None
-        if frame is None:
+        if frame is None or key is None:
             return 404, {"auth": True, "error": "No such frame."}
         if not isinstance(frame, WerkzeugConsole):
             frame = frames[key] = WerkzeugConsole(frame.f_globals, frame.f_locals)
         output = html.unescape(_TAG.sub("", frame.eval(command)))
         return 200, {"auth": True, "output": output}
 
-    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse):
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> list[bytes]:
         """Serve ``<path>/status``, ``<path>/pin`` and ``<path>/console`` (JSON)."""
         action = environ.get("PATH_INFO", "")[len(self.path) + 1:]
         if action not in ("status", "pin", "console"):

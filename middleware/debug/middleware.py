@@ -17,6 +17,7 @@ from middleware.debug.console import Console
 from middleware.debug.frames import ExceptionInfo, collect
 from middleware.debug.request import RequestInfo, collect_request, learn_secrets
 from middleware.debug.scrub import Scrubber
+from middleware.environ import ERROR_PAGE
 from middleware.logsafe import for_log
 from middleware.options import check_bool, check_int, check_str, check_type
 from middleware.wsgi import ExcInfo, close_once, is_file_wrapper, peek, resume, simple_response
@@ -80,8 +81,9 @@ class DebugMiddleware:
         if not callable(app):
             raise TypeError("app must be a WSGI callable")
         check_bool("evalex", evalex)
-        if check_str("pin", pin, optional=True) is not None and (
-                len(pin.replace("-", "")) < 6 or not pin.replace("-", "").isdigit()):
+        digits = check_str("pin", pin, optional=True)
+        if digits is not None and (
+                len(digits.replace("-", "")) < 6 or not digits.replace("-", "").isdigit()):
             raise ValueError("pin must be a string of at least 6 digits (dashes allowed)")
         check_int("max_tracebacks", max_tracebacks, low=1)
         if not check_str("console_path", console_path).startswith("/") \
@@ -170,7 +172,7 @@ class DebugMiddleware:
                                        headers=_COMMON_HEADERS, exc_info=exc_info)
             body, content_type, headers = self.render(environ, report)
             # An ErrorPageMiddleware outside must not replace the page it is there to show.
-            environ["middleware.error_page"] = False
+            environ[ERROR_PAGE] = False
             return simple_response(start_response, STATUS, body, content_type,
                                    [*_COMMON_HEADERS, *headers], exc_info)
         finally:

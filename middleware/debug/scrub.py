@@ -217,7 +217,7 @@ class _SafeRepr(reprlib.Repr):
             return repr(x)
         return repr(self.masker.head(x, self.maxstring)) + f"... ({len(x)} characters)"
 
-    def repr_dict(self, x: dict, level: int) -> str:
+    def repr_dict(self, x: dict[Any, Any], level: int) -> str:
         if not x:
             return "{}"
         if level <= 0:

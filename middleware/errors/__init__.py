@@ -92,6 +92,7 @@ from middleware.errors.middleware import (
 from middleware.errors.pages import MESSAGES, negotiate
 from middleware.errors.report import (
     SECRET_WORDS,
+    Notifier,
     current_request_id,
     scrub_environ,
     scrub_query,
@@ -102,6 +103,7 @@ __all__ = [
     "DEFAULT_CSP",
     "DEFAULT_KEEP_HEADERS",
     "MESSAGES",
+    "Notifier",
     "OPT_OUT_ENVIRON",
     "OPT_OUT_HEADER",
     "SECRET_WORDS",

@@ -6,23 +6,26 @@ import logging
 import os
 import pkgutil
 import sys
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from werkzeug.exceptions import HTTPException
 
 from middleware.config import as_bool, as_list, as_optional, as_path, as_str, filter_app_factory
+from middleware.contracts import require
+from middleware.environ import ERROR_PAGE
 from middleware.errors.pages import HTML, PageSet, negotiate
 from middleware.errors.report import (
     DEFAULT_ID_KEY,
     ID_HEADER_KEY,
+    Notifier,
     Reporter,
     request_id,
     secret_pattern,
 )
 from middleware.headers import merge_vary
-from middleware.options import check_bool, check_callable, check_names, check_str, check_type
+from middleware.options import check_bool, check_names, check_str, check_type
 from middleware.wsgi import (
     ExcInfo,
     Response,
@@ -49,14 +52,16 @@ DEFAULT_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
 
 #: a response header by which an application keeps its own error body (value ``off``)
 OPT_OUT_HEADER = "X-Error-Page"
-#: the environ key by which an application keeps its own error body (value ``False``)
-OPT_OUT_ENVIRON = "middleware.error_page"
+#: the environ key by which an application keeps its own error body (value ``False``;
+#: an alias of :data:`middleware.environ.ERROR_PAGE`)
+OPT_OUT_ENVIRON = ERROR_PAGE
 
 _REPLACEABLE_TYPES = frozenset({"", "text/plain", "text/html"})
 _BEFORE = "before the response started"
 _STREAMING = "while sending the body"
 
-Notify = Callable[[ExcInfo, dict[str, Any], str], object]
+#: the type of the ``notify`` hook (the former name of :class:`~middleware.errors.Notifier`)
+Notify = Notifier
 
 
 class ErrorPageMiddleware:
@@ -88,7 +93,7 @@ class ErrorPageMiddleware:
 
     def __init__(self, app: WSGIApplication, pages: Mapping[int | str, str] | None = None,
                  template_dir: str | os.PathLike[str] | None = None, intercept: bool = True,
-                 logger: logging.Logger | logging.LoggerAdapter | str | None = None, *,
+                 logger: logging.Logger | logging.LoggerAdapter[Any] | str | None = None, *,
                  notify: Notify | str | None = None,
                  request_id_header: str | None = "X-Request-ID",
                  keep_headers: Iterable[str] = DEFAULT_KEEP_HEADERS,
@@ -138,12 +143,14 @@ class ErrorPageMiddleware:
         except Exception:  # noqa: BLE001 - logged by _fail, answered with a 500 page
             if app_iter is not None:
                 self._close_quietly(app_iter, environ)
-            return self._fail(environ, start_response, sys.exc_info())
+            return self._fail(environ, start_response,
+                              sys.exc_info())  # type: ignore[arg-type]
         if code >= 400:
             return self._error_response(response, code, app_iter, body, head, rest, environ)
         if head is None:
             return response.send(app_iter)
-        return response.send(resume(head, rest, app_iter, partial(self._streaming, environ)))
+        return response.send(resume(head, rest, app_iter,  # type: ignore[arg-type]
+                                    partial(self._streaming, environ)))
 
     def _error_response(self, response: Response, code: int, app_iter: Iterable[bytes],
                         body: list[bytes] | None, head: list[bytes] | None,
@@ -259,13 +266,15 @@ class ErrorPageMiddleware:
                                      self.request_id(environ), "while closing the body")
 
 
-def _logger(logger: object) -> logging.Logger | logging.LoggerAdapter:
+def _logger(logger: object) -> logging.Logger | logging.LoggerAdapter[Any]:
     if logger is None:
         return logging.getLogger("middleware.errors")
     if isinstance(logger, str):
         return logging.getLogger(check_str("logger", logger).strip())
-    return check_type("logger", logger, (logging.Logger, logging.LoggerAdapter),
-                      "a logging.Logger or a logger name")
+    checked: logging.Logger | logging.LoggerAdapter[Any] = check_type(
+        "logger", logger, (logging.Logger, logging.LoggerAdapter),
+        "a logging.Logger or a logger name")
+    return checked
 
 
 def _notify(notify: object) -> Notify | None:
@@ -274,7 +283,9 @@ def _notify(notify: object) -> Notify | None:
             notify = pkgutil.resolve_name(notify.strip())
         except (ImportError, AttributeError, ValueError) as exc:
             raise ValueError(f"notify: cannot import {notify!r}: {exc}") from None
-    return check_callable("notify", notify, optional=True)
+    if notify is None:
+        return None
+    return require(notify, Notifier, "notify")
 
 
 def _header_name(value: object) -> str | None:

@@ -35,7 +35,7 @@ import string
 from collections.abc import Mapping
 from html import escape
 from importlib import resources
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from werkzeug.http import HTTP_STATUS_CODES
 
@@ -148,7 +148,7 @@ class PageSet:
 
     def __init__(self, pages: Mapping[int | str, str] | None = None,
                  template_dir: str | os.PathLike[str] | None = None,
-                 logger: logging.Logger | logging.LoggerAdapter | None = None) -> None:
+                 logger: logging.Logger | logging.LoggerAdapter[Any] | None = None) -> None:
         self.templates: dict[str, string.Template] = {}
         if template_dir is not None:
             self.templates.update(_load_dir(template_dir, logger or logging.getLogger(
@@ -211,7 +211,7 @@ class PageSet:
 
 
 def _load_dir(template_dir: str | os.PathLike[str],
-              logger: logging.Logger | logging.LoggerAdapter) -> dict[str, string.Template]:
+              logger: logging.Logger | logging.LoggerAdapter[Any]) -> dict[str, string.Template]:
     """Read the usable templates of ``template_dir`` (unknown file names are ignored)."""
     if not isinstance(template_dir, (str, os.PathLike)):
         raise TypeError(f"template_dir must be a path, not {type(template_dir).__name__}")

@@ -31,10 +31,11 @@ import logging
 import os
 import random
 import re
-from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import unquote_plus
 
+from middleware.environ import ERRORS_LOGGED, REQUEST_ID, REQUEST_ID_HEADER
 from middleware.logsafe import for_log
 from middleware.scrubbing import SECRET_WORDS as SHARED_SECRET_WORDS
 from middleware.scrubbing import mask_urls, secret_name_pattern
@@ -42,14 +43,14 @@ from middleware.scrubbing import mask_urls, secret_name_pattern
 if TYPE_CHECKING:
     from middleware.wsgi import ExcInfo
 
-__all__ = ["SECRET_WORDS", "Reporter", "current_request_id", "request_id", "scrub_environ", "scrub_query",
+__all__ = ["SECRET_WORDS", "Notifier", "Reporter", "current_request_id", "request_id", "scrub_environ", "scrub_query",
            "secret_pattern"]
 
-ENVIRON_KEY = "middleware.request_id"
+ENVIRON_KEY = REQUEST_ID
 #: where the error layer leaves the environ key of its incoming request id header
-ID_HEADER_KEY = "middleware.request_id.header"
+ID_HEADER_KEY = REQUEST_ID_HEADER
 DEFAULT_ID_KEY = "HTTP_X_REQUEST_ID"
-_LOGGED_KEY = "middleware.errors.logged"
+_LOGGED_KEY = ERRORS_LOGGED
 SCRUBBED = "[scrubbed]"
 _VALID_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:+=/-]{0,127}")
 
@@ -149,6 +150,24 @@ def _printable(text: str) -> str:
     return for_log(text, _MAX_LOGGED)
 
 
+class Notifier(Protocol):
+    """The ``notify`` hook of :class:`~middleware.errors.ErrorPageMiddleware`: any callable
+    taking ``(exc_info, environ, request_id)``; what it returns is ignored.
+
+    ``environ`` is a scrubbed copy (secrets replaced), safe to send to an error tracker.
+    ``ErrorPageMiddleware`` checks the hook when it is built: a ``TypeError`` says when it
+    is not callable or cannot take these three arguments.
+
+    Usage::
+
+        def report_exception(exc_info, environ, request_id):
+            sentry_sdk.capture_exception(exc_info[1], tags={"request_id": request_id})
+    """
+
+    def __call__(self, exc_info: ExcInfo, environ: dict[str, Any], request_id: str) -> object:
+        """Report one exception (called after it was logged)."""
+
+
 class Reporter:
     """Logs exceptions with request context and calls the ``notify`` hook.
 
@@ -157,8 +176,8 @@ class Reporter:
     :param pattern: the secret-name pattern from :func:`secret_pattern`.
     """
 
-    def __init__(self, logger: logging.Logger | logging.LoggerAdapter,
-                 notify: Callable[[ExcInfo, dict[str, Any], str], object] | None,
+    def __init__(self, logger: logging.Logger | logging.LoggerAdapter[Any],
+                 notify: Notifier | None,
                  pattern: re.Pattern[str]) -> None:
         self.logger = logger
         self.notify = notify

@@ -125,7 +125,7 @@ class SuiteSession(SessionMixin):
         return self.suite.new
 
     @property
-    def modified(self) -> bool:  # type: ignore[override]
+    def modified(self) -> bool:
         """``True`` when the session will be saved. Set it after changing a nested value."""
         return self._suite is not None and self._suite.modified
 

@@ -21,7 +21,7 @@ Usage::
 from __future__ import annotations
 
 import json
-from json.encoder import c_make_encoder, encode_basestring
+from json.encoder import encode_basestring
 from typing import Any
 
 __all__ = ["dumps", "loads"]
@@ -29,6 +29,8 @@ __all__ = ["dumps", "loads"]
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, check_circular=False)
 _raw_decode = json.JSONDecoder().raw_decode
 _json_loads = json.loads
+#: the C encoder behind json.dumps (not in the typing stubs; absent on some interpreters)
+c_make_encoder = getattr(json.encoder, "c_make_encoder", None)
 
 if c_make_encoder is not None:
     # the arguments JSONEncoder.iterencode passes, for the options above
@@ -39,7 +41,10 @@ if c_make_encoder is not None:
         """Compact JSON text of ``value``; raises ``TypeError`` for what JSON cannot hold."""
         return "".join(_iterencode(value, 0))
 else:  # pragma: no cover - interpreters without the C accelerator
-    dumps = _ENCODER.encode
+
+    def dumps(value: Any) -> str:
+        """Compact JSON text of ``value``; raises ``TypeError`` for what JSON cannot hold."""
+        return _ENCODER.encode(value)
 
 
 def loads(text: str | bytes) -> Any:

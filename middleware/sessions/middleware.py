@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from werkzeug.http import dump_cookie, http_date
 
@@ -25,6 +25,7 @@ from middleware.config import (
     filter_app_factory,
 )
 from middleware.cookies import request_cookies
+from middleware.environ import SESSION_OVERSIZE
 from middleware.logsafe import for_log
 from middleware.options import check_bool, check_choice, check_keys, check_number, check_str
 from middleware.scrubbing import mask_url
@@ -35,7 +36,7 @@ from middleware.sessions.server import SessionEnded, StoreBackend
 from middleware.sessions.session import ENVIRON_KEY, Session, SessionState
 from middleware.sessions.signing import SignedSerializer
 from middleware.sessions.sqlite import SQLiteStore
-from middleware.sessions.store import StoreUnavailable, check_store
+from middleware.sessions.store import SessionStore, StoreUnavailable, check_store
 from middleware.wsgi import Response, close_once, simple_response
 
 if TYPE_CHECKING:
@@ -65,7 +66,7 @@ _HEADERS_503 = [("Content-Type", "text/html; charset=utf-8"),
                 ("Cache-Control", "no-store")]
 
 
-def make_store(store: Any) -> Any:
+def make_store(store: str | SessionStore | CookieStore) -> SessionStore | CookieStore:
     """A store object from ``store=``: a store instance, or a URL string.
 
     ``"cookie"``, ``"memory"``, ``"sqlite:///relative.db"``, ``"sqlite:////abs/path.db"``,
@@ -125,7 +126,8 @@ class SessionMiddleware:
     """
 
     def __init__(self, app: WSGIApplication, secret_key: str | bytes | list[str | bytes],
-                 store: Any = "cookie", cookie_name: str = "session", max_age: float = 1209600,
+                 store: str | SessionStore | CookieStore = "cookie", cookie_name: str = "session",
+                 max_age: float = 1209600,
                  idle_timeout: float | None = None, path: str = "/", domain: str | None = None,
                  secure: bool | str = "auto", httponly: bool = True,
                  samesite: str | None = "Lax", partitioned: bool = False) -> None:
@@ -140,16 +142,18 @@ class SessionMiddleware:
                      optional=True)
         if not check_str("path", path).startswith("/") or ";" in path:
             raise ValueError(f"path must start with '/', got {path!r}")
-        if check_str("domain", domain, optional=True) is not None and (
-                re.search(r"[\s;,\x00-\x1f\x7f]", domain) or not _cookie_domain_ok(domain)):
+        host = check_str("domain", domain, optional=True)
+        if host is not None and (
+                re.search(r"[\s;,\x00-\x1f\x7f]", host) or not _cookie_domain_ok(host)):
             raise ValueError(f"domain must be a host name or None, got {domain!r}")
         check_choice("secure", secure, (True, False, "auto"))
         check_bool("httponly", httponly)
-        if check_str("samesite", samesite, optional=True) is not None:
-            if samesite.lower() not in _SAMESITE:
+        same = check_str("samesite", samesite, optional=True)
+        if same is not None:
+            if same.lower() not in _SAMESITE:
                 raise ValueError(f"samesite must be 'Lax', 'Strict', 'None' or None, "
                                  f"got {samesite!r}")
-            samesite = _SAMESITE[samesite.lower()]
+            samesite = _SAMESITE[same.lower()]
         if samesite == "None" and secure is False:
             raise ValueError("samesite='None' needs secure=True or 'auto': browsers reject it "
                              "without Secure")
@@ -197,7 +201,7 @@ class SessionMiddleware:
             return app_iter
         # a framework turned the store error into its own 500 page: answer 503 instead
         close_once(app_iter)()
-        return request.unavailable(start_response, request.error)
+        return request.unavailable(start_response, request.failure)
 
     # -- the cookie ------------------------------------------------------------------------
 
@@ -214,7 +218,7 @@ class SessionMiddleware:
     def set_cookie(self, environ: WSGIEnvironment, value: str, max_age: int) -> str:
         """The ``Set-Cookie`` value for ``value`` (``""``: delete the cookie)."""
         secure = (environ.get("wsgi.url_scheme") == "https" if self.secure == "auto"
-                  else self.secure)
+                  else bool(self.secure))
         if not value:
             return (f"{self.cookie_name}=; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0"
                     f"{self._attributes[secure]}")
@@ -313,7 +317,7 @@ class _Request:
                          "browser keeps (%s %s from %s); keys: %s. Use a server-side store.",
                          len(cookie), limit, *_where(environ),
                          for_log(", ".join(sorted(state.data))))
-            environ["middleware.session.oversize"] = len(cookie)
+            environ[SESSION_OVERSIZE] = len(cookie)
             return None
         return cookie
 
@@ -341,7 +345,8 @@ class _Request:
         self.log_unavailable()
         exc_info = (type(exc), exc, exc.__traceback__) if self.started else None
         return simple_response(start_response, "503 Service Unavailable", _PAGE_503,
-                               "text/html; charset=utf-8", _HEADERS_503[2:], exc_info)
+                               "text/html; charset=utf-8", _HEADERS_503[2:],
+                               exc_info)  # type: ignore[arg-type]  # raised: it has a traceback
 
 
 def _cookie_domain_ok(domain: str) -> bool:

@@ -26,11 +26,15 @@ Usage::
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from middleware.options import check_number, check_str
 from middleware.scrubbing import mask_url
 from middleware.sessions.store import Changes, Record, StoreUnavailable
+
+if TYPE_CHECKING:
+    import redis
 
 __all__ = ["RedisStore"]
 
@@ -81,7 +85,7 @@ class RedisStore:
 
     def __init__(self, url: str | None = None, prefix: str = "session:",
                  socket_timeout: float = 2.0, connect_timeout: float = 2.0,
-                 client: Any = None) -> None:
+                 client: redis.Redis | None = None) -> None:
         try:
             import redis
         except ImportError:  # pragma: no cover - the test environment has redis
@@ -99,12 +103,14 @@ class RedisStore:
         self._errors = (redis.RedisError, OSError)
         if client is None:
             try:
-                client = redis.Redis.from_url(url, socket_timeout=socket_timeout,
+                # str(): checked above to be a non-empty str
+                client = redis.Redis.from_url(str(url), socket_timeout=socket_timeout,
                                               socket_connect_timeout=connect_timeout)
             except ValueError as exc:
                 raise ValueError(f"url: {exc}") from None
         self.client = client
-        self._command = client.execute_command
+        # redis types execute_command without annotations: say what it is
+        self._command: Callable[..., Any] = client.execute_command
         self._no_script = redis.exceptions.NoScriptError
         # computed here, not asked of Redis: building the store needs no connection
         self._sha = hashlib.sha1(_SAVE.encode()).hexdigest()

@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator, MutableMapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from middleware.environ import SESSION
 from middleware.sessions.ids import new_session_id
 
 if TYPE_CHECKING:
@@ -33,7 +34,8 @@ if TYPE_CHECKING:
 __all__ = ["ENVIRON_KEY", "Session", "SessionState", "get_session"]
 
 #: where :class:`~middleware.sessions.SessionMiddleware` puts the request's session
-ENVIRON_KEY = "middleware.session"
+#: (an alias of :data:`middleware.environ.SESSION`)
+ENVIRON_KEY = SESSION
 
 
 def _json_safe(value: Any, depth: int = 0) -> bool:
@@ -55,10 +57,11 @@ def get_session(environ: WSGIEnvironment) -> Session:
     Raises :class:`LookupError` naming the fix when no ``SessionMiddleware`` wraps the app.
     """
     try:
-        return environ[ENVIRON_KEY]
+        session: Session = environ[SESSION]
     except KeyError:
         raise LookupError("no session in this request: wrap the application in "
                           "middleware.sessions.SessionMiddleware") from None
+    return session
 
 
 @dataclass

@@ -34,7 +34,7 @@ from itsdangerous.encoding import want_bytes
 try:  # OpenSSL's HMAC object: copy(), update() and digest() are C calls (hmac.HMAC wraps it)
     from _hashlib import hmac_new as _keyed_hmac
 except ImportError:  # pragma: no cover - CPython without OpenSSL, other interpreters
-    _keyed_hmac = hmac.new
+    _keyed_hmac = hmac.new  # type: ignore[assignment]  # the same call, in Python
 
 __all__ = ["BadData", "Codec", "KeySigner", "SignedSerializer"]
 

@@ -118,7 +118,8 @@ class SQLiteStore:
             local.conn.close()
             local.pid = None
             return self._connect()
-        return local.conn
+        current: sqlite3.Connection = local.conn
+        return current
 
     def _run(self, operation: str, work: Callable[[sqlite3.Connection], T]) -> T:
         try:

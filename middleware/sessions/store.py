@@ -30,6 +30,8 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from middleware.contracts import require
+
 __all__ = ["Changes", "Record", "SessionStore", "StoreUnavailable", "check_store"]
 
 @dataclass(frozen=True)
@@ -102,15 +104,7 @@ class SessionStore(Protocol):
         """Return when the store can be reached; raise :class:`StoreUnavailable` otherwise."""
 
 
-_METHODS = ("load", "save", "delete", "ping")
-
-
 def check_store(store: object) -> SessionStore:
     """Return ``store`` if it implements :class:`SessionStore`, else raise a ``TypeError``
     naming what is missing (checked when the middleware is built, not at the first request)."""
-    missing = [name for name in _METHODS if not callable(getattr(store, name, None))]
-    if missing:
-        raise TypeError(f"store {type(store).__name__} does not implement "
-                        f"middleware.sessions.SessionStore: missing "
-                        + ", ".join(f"{name}()" for name in missing))
-    return store  # type: ignore[return-value]
+    return require(store, SessionStore, "store")
