@@ -140,8 +140,8 @@ def test_redis_store_keys_have_the_prefix_and_a_ttl(redis_server, redis_url):  #
     (key,) = client.keys("*")
     assert key.startswith(b"app1:") and 590 <= client.ttl(key) <= 600
     record = client.hgetall(key)
-    assert record[b"k:n"] == b"1" and len(record.pop(b"m").split()) == 2
-    assert record == {b"k:n": b"1"}
+    assert record[b"key:n"] == b"1" and len(record.pop(b"times").split()) == 2
+    assert record == {b"key:n": b"1"}
 
 
 def test_redis_key_of_another_format_is_an_unknown_session_not_a_503(redis_server, redis_url):  # noqa: F811
@@ -366,11 +366,11 @@ def test_rolling_idle_timeout_refreshes_the_redis_ttl_on_a_read(redis_server, re
     client = redis_server.admin
     (key,) = client.keys("*")
     stale = time.time() - 400
-    client.hset(key, "m", f"{stale} {stale}")  # as if last seen 400 s ago
+    client.hset(key, "times", f"{stale} {stale}")  # as if last seen 400 s ago
     client.expire(key, 200)
     response = c.get("/")  # a read: due for a refresh (more than a tenth of 600 s)
     assert response.json["data"] == {"n": 1} and "Set-Cookie" not in response.headers
-    last_seen = float(client.hget(key, "m").split()[1])
+    last_seen = float(client.hget(key, "times").split()[1])
     assert client.ttl(key) > 590 and last_seen > time.time() - 5
 
 

@@ -1,9 +1,10 @@
 """Redis session store: server-side sessions shared by several hosts.
 
-Each session is one Redis hash ``<prefix><id>``: a field ``k:<key>`` per session key holding
-its value's JSON text and a field ``m`` holding ``"<created> <last_seen>"``, with a time to
-live so Redis itself forgets expired sessions (no sweeping). A load is one ``HGETALL``. A save is one ``EVALSHA`` of a short script (its SHA computed
-once; loaded again only if Redis answers that it does not know it, e.g. after a restart),
+Each session is one Redis hash ``<prefix><id>``: a field ``key:<key>`` per session key
+holding its value's JSON text and a field ``times`` holding ``"<created> <last_seen>"``, with
+a time to live so Redis itself forgets expired sessions (no sweeping). A load is one
+``HGETALL``. A save is one ``EVALSHA`` of a short script (its SHA computed once; loaded again
+only if Redis answers that it does not know it, e.g. after a restart),
 atomic in Redis: it does nothing when the session no longer exists (a concurrent logout is
 not undone), else ``HSET`` the keys the request changed, ``HDEL`` those it removed (and
 deletes the session when none is left), and renews the TTL; every other key stays as other
@@ -38,6 +39,9 @@ if TYPE_CHECKING:
 
 __all__ = ["RedisStore"]
 
+#: where a session key starts in its hash field's name (``key:<key>``)
+_KEY_AT = len("key:")
+
 # KEYS[1]: the session. ARGV: new ("1"/"0"), ttl, "<created> <last_seen>", how many keys are
 # set, then key/value pairs, then the keys deleted. Returns 0 when no key is left (the session
 # is deleted), -1 when an update finds no session (not recreated), else 1. unpack() hands Lua
@@ -55,7 +59,7 @@ local last = 4 + 2 * tonumber(ARGV[4])
 local first = 5
 repeat
   local upto = math.min(first + 999, last)
-  redis.call("HSET", key, "m", ARGV[3], unpack(ARGV, first, upto))
+  redis.call("HSET", key, "times", ARGV[3], unpack(ARGV, first, upto))
   first = upto + 1
 until first > last
 if #ARGV > last then
@@ -132,11 +136,12 @@ class RedisStore:
             return None
         try:
             if self._decoded:
-                created, last_seen = fields.pop("m").split()
-                values = {field[2:]: value for field, value in fields.items()}
+                created, last_seen = fields.pop("times").split()
+                values = {field[_KEY_AT:]: value for field, value in fields.items()}
             else:
-                created, last_seen = fields.pop(b"m").split()
-                values = {field[2:].decode(): value.decode() for field, value in fields.items()}
+                created, last_seen = fields.pop(b"times").split()
+                values = {field[_KEY_AT:].decode(): value.decode()
+                          for field, value in fields.items()}
             return Record(values, float(created), float(last_seen))
         except (KeyError, ValueError):
             return None  # not a record of ours: an unknown session
@@ -146,8 +151,8 @@ class RedisStore:
             self._sha, 1, self.prefix + session_id, "1" if new else "0", max(1, int(ttl)),
             f"{changes.created:.3f} {changes.last_seen:.3f}", len(changes.set)]
         for key, value in changes.set.items():
-            args += ("k:" + key, value)
-        args += ["k:" + key for key in changes.deleted]
+            args += ("key:" + key, value)
+        args += ["key:" + key for key in changes.deleted]
         try:
             try:
                 left = self._command("EVALSHA", *args)
