@@ -33,6 +33,7 @@ def gunicorn_options() -> list[str]:
 
 
 def gunicorn_command(ini: str | os.PathLike[str], port: int, workers: int = 2) -> list[str]:
+    """gunicorn serving the PasteDeploy ``ini`` on 127.0.0.1:``port`` with sync workers."""
     return [sys.executable, "-m", "gunicorn", "--paste", str(ini), "--workers", str(workers),
             "--bind", f"{HOST}:{port}", "--pythonpath", str(ROOT), "--timeout", "30",
             "--graceful-timeout", "5", *gunicorn_options()]

@@ -80,7 +80,8 @@ class RedisServer:
         survives :meth:`kill`; otherwise nothing is written to disk.
 
     :ivar url: ``redis://127.0.0.1:<port>/0``.
-    :ivar unix_socket: the path of its unix socket; :ivar unix_url: ``unix://<socket>?db=0``.
+    :ivar unix_socket: the path of its unix socket.
+    :ivar unix_url: ``unix://<socket>?db=0``.
     """
 
     def __init__(self, directory: str | os.PathLike[str], port: int | None = None, *,
@@ -96,6 +97,7 @@ class RedisServer:
         self._clients: list[redis.Redis] = []
 
     def command(self) -> list[str]:
+        """The ``redis-server`` command line (logging to a file, never a pipe)."""
         persistence = (["--appendonly", "yes", "--appendfsync", "always"] if self.persistent
                        else ["--appendonly", "no"])
         return [redis_binary(), "--port", str(self.port), "--bind", HOST,
