@@ -30,7 +30,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -43,11 +42,12 @@ from pathlib import Path
 from typing import IO
 
 from benchmarks.cases.stacks import workdir
-from benchmarks.cases.workload import BODY_2K, basic_credentials, decode
+from benchmarks.cases.workload import BODY_2K, basic_credentials
 from benchmarks.e2e_app import APPS, load
+from support.codings import decode
+from support.net import HOST, accepts, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
-HOST = "127.0.0.1"
 APP_SPEC = "benchmarks.e2e_app:application"
 COOKIES = {"bare": None, "ours": "session", "peers": "beaker"}
 
@@ -107,13 +107,6 @@ SERVERS: dict[str, tuple[str, Callable[[int], list[str]]]] = {
 }
 
 
-def free_port() -> int:
-    """An unused TCP port on 127.0.0.1."""
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
 @contextlib.contextmanager
 def serving(server: str, app: str, timeout: float = 30.0) -> Iterator[int]:
     """Run ``server`` with ``app`` on a free port of 127.0.0.1; stop its process group after."""
@@ -135,9 +128,8 @@ def _wait_for_port(port: int, proc: subprocess.Popen, timeout: float, log: IO[st
         if proc.poll() is not None:
             log.seek(0)
             raise RuntimeError(f"server exited with {proc.returncode}: {log.read()[-800:]}")
-        with socket.socket() as sock:
-            if sock.connect_ex((HOST, port)) == 0:
-                return
+        if accepts(port):
+            return
         time.sleep(0.05)
     raise TimeoutError(f"nothing listens on {HOST}:{port} after {timeout} s")
 

@@ -27,14 +27,12 @@ from typing import Any, TypeVar
 
 from werkzeug.serving import make_server
 
+from support.net import free_port  # shared with the benchmarks; tests import it from here
+
+__all__ = ["PYTHON", "Running", "free_port", "from_every_worker", "run_server",
+           "serve_in_thread"]
+
 T = TypeVar("T")
-
-
-def free_port() -> int:
-    """An unused TCP port on 127.0.0.1."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @contextlib.contextmanager

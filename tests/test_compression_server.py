@@ -8,18 +8,16 @@ import os
 import subprocess
 import sys
 import threading
-import zlib
 from urllib.parse import urlsplit
 
-import brotli
 import pytest
 import requests
-import zstandard
 from paste.deploy import loadapp
 
 from browser import dump_dom
 from middleware.compression import CompressionMiddleware
 from servers import free_port, run_server, serve_in_thread
+from support.codings import decoder
 
 pytestmark = pytest.mark.slow
 
@@ -81,14 +79,6 @@ def test_client_without_accept_encoding_gets_the_plain_page(base_url):
     assert response.getheader("Vary") == "Accept-Encoding"
     assert response.read() == PAGE
     connection.close()
-
-
-def decoder(coding):
-    if coding == "gzip":
-        return zlib.decompressobj(31).decompress
-    if coding == "br":
-        return brotli.Decompressor().process
-    return zstandard.ZstdDecompressor().decompressobj().decompress
 
 
 @pytest.mark.parametrize("coding", ["br", "zstd", "gzip"])

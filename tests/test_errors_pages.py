@@ -372,6 +372,7 @@ def test_cached_pages_carry_each_requests_own_id_and_odd_ids_are_still_escaped(f
     first = pages.render(404, form, "a" * 32)
     second = pages.render(404, form, "b" * 32)
     assert b"a" * 32 in first.body and b"b" * 32 in second.body and b"a" * 32 not in second.body
-    assert second.body == pages._render(404, form, "b" * 32).body
+    # a page from the cache is the page a fresh PageSet (nothing cached) renders
+    assert second.body == PageSet().render(404, form, "b" * 32).body
     odd = pages.render(404, form, "<x>")
-    assert odd.body == pages._render(404, form, "<x>").body
+    assert odd.body == PageSet().render(404, form, "<x>").body

@@ -1,9 +1,9 @@
 """Our middlewares, alone in their common configurations and as the full stack.
 
-Every case is written against the public API (``/work/shared/API.md``) with default options
-unless the row says otherwise, so the numbers are what a user gets out of the box. Each
-``build`` imports the middleware it needs: until that module exists the row reads "not
-available" instead of failing the run.
+Every case is written against the public API with default options unless the row says
+otherwise, so the numbers are what a user gets out of the box. Each ``build`` imports the
+middleware it needs: until that module exists the row reads "not available" instead of failing
+the run.
 """
 
 from __future__ import annotations

@@ -19,16 +19,16 @@ differs between two rows of the table is the middleware. The pieces:
 from __future__ import annotations
 
 import base64
-import gzip
 import logging
 import random
-import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from typing import Any
 
 from werkzeug.test import EnvironBuilder
+
+from support.codings import decode
 
 WSGIApp = Callable[..., Iterable[bytes]]
 OneRequest = Callable[[], None]
@@ -315,23 +315,3 @@ def fetch(app: WSGIApp, environ: dict[str, Any]) -> Reply:
         if close is not None:
             close()
     return reply
-
-
-def decode(data: bytes, encoding: str) -> bytes:
-    """Undo one ``Content-Encoding`` (gzip, br, zstd, deflate or none)."""
-    encoding = encoding.strip().lower()
-    if encoding in ("", "identity"):
-        return data
-    if encoding == "gzip":
-        return gzip.decompress(data)
-    if encoding == "deflate":
-        return zlib.decompress(data)
-    if encoding == "br":
-        import brotli
-
-        return brotli.decompress(data)
-    if encoding == "zstd":
-        import zstandard
-
-        return zstandard.ZstdDecompressor().decompressobj().decompress(data)
-    raise AssertionError(f"unknown Content-Encoding {encoding!r}")

@@ -56,6 +56,7 @@ from middleware import (
     Pipeline,
     SessionMiddleware,
 )
+from support.codings import decode
 
 SESSION_KEY = "fuzz-session-key-5e1f0c9a7b3d2e4f"
 PASSWORD = "correct-horse-battery-staple"
@@ -172,18 +173,7 @@ def full_stack(app, store: Any = "cookie", throttle: Any = "memory"):
 
 def decoded_body(result: Result) -> bytes:
     """The body with its ``Content-Encoding`` undone."""
-    coding = (result.header("Content-Encoding") or "").strip().lower()
-    body = result.body
-    if coding == "gzip":
-        return gzip.decompress(body)
-    if coding == "br":
-        return brotli.decompress(body)
-    if coding == "zstd":
-        return zstandard.ZstdDecompressor().decompressobj().decompress(body)
-    if coding == "deflate":
-        return zlib.decompress(body)
-    assert coding in ("", "identity"), f"unknown Content-Encoding {coding!r}"
-    return body
+    return decode(result.body, result.header("Content-Encoding"))
 
 
 def check(factory: Callable[[Any], Any], make_app: Callable[[Tracker], Any] = touching_app,

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from fault_stack import full_stack
 
-from benchmarks.soak import gunicorn_options, open_fds, worker_pids
 from harness import TrackedIterable, Tracker
 from servers import free_port, run_server, serve_in_thread
+from support.gunicorn import gunicorn_options, open_fds, worker_pids
 
 pytestmark = pytest.mark.slow
 

@@ -15,18 +15,12 @@ import logging
 import bcrypt
 import pytest
 
-from benchmarks.redis_process import RedisProcess
-from benchmarks.soak import (
-    Client,
-    Tally,
-    gunicorn,
-    unexpected_tracebacks,
-    worker_pids,
-    write_stack,
-)
 from harness import make_environ, serve
 from middleware import AuthMiddleware, BasicAuth
 from middleware.auth import Throttle
+from support.demo_load import PASSWORD, USER, Client, Tally, unexpected_tracebacks, write_stack
+from support.gunicorn import gunicorn, worker_pids
+from support.redis import RedisServer
 
 pytestmark = pytest.mark.slow
 
@@ -34,7 +28,7 @@ HASH = bcrypt.hashpw(b"pw", bcrypt.gensalt(rounds=4)).decode()
 
 
 def test_redis_killed_under_the_session_store_503s_then_recovers_every_write(tmp_path):
-    redis = RedisProcess(tmp_path, persistent=True).start()
+    redis = RedisServer(tmp_path, persistent=True).start()
     log = tmp_path / "server.log"
     try:
         ini = write_stack(tmp_path, redis.url, throttle_store=redis.url, log=str(log))
@@ -57,12 +51,12 @@ def test_redis_killed_under_the_session_store_503s_then_recovers_every_write(tmp
                 status, _, _ = user.request("/api", {"Accept": "application/json"})
                 assert status == 200
                 status, _, _ = user.request("/private", {"Authorization": "Basic " + (
-                    base64.b64encode(b"soak:soak-password-4f1e9b").decode())})
+                    base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode())})
                 assert status == 200  # the throttle fails open and logs
             assert "session store unavailable" in log.read_text()
             assert "login throttle store failed" in log.read_text()
 
-            redis = RedisProcess(tmp_path, port=redis.port, persistent=True).start()
+            redis = RedisServer(tmp_path, port=redis.port, persistent=True).start()
             for _ in range(3):
                 for user in users:
                     user.one("page")
@@ -89,7 +83,7 @@ def _login(app, user, password):
 
 @pytest.mark.parametrize("fail_open", [False, True])
 def test_redis_killed_under_the_auth_throttle(tmp_path, caplog, fail_open):
-    redis = RedisProcess(tmp_path).start()
+    redis = RedisServer(tmp_path).start()
     try:
         throttle = Throttle(redis.url, max_failures=3, window=60, fail_open=fail_open)
         app = AuthMiddleware(_ok, [BasicAuth(users={"alice": HASH, "bob": HASH}, cache_ttl=0)],
@@ -104,7 +98,7 @@ def test_redis_killed_under_the_auth_throttle(tmp_path, caplog, fail_open):
         assert status == ("200" if fail_open else "503")
         assert _login(app, "alice", "wrong") == ("401" if fail_open else "503")
 
-        redis = RedisProcess(tmp_path, port=redis.port).start()
+        redis = RedisServer(tmp_path, port=redis.port).start()
         assert _login(app, "alice", "pw") == "200"
         assert [_login(app, "bob", "wrong") for _ in range(4)] == ["401"] * 3 + ["429"]
     finally:

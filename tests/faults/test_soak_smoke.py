@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from benchmarks.soak import ROOT
+from support import ROOT
 
 pytestmark = pytest.mark.slow
 
