@@ -111,7 +111,11 @@ def test_exception_in_lazy_generator_before_start_response_gives_500(log):
 
 
 def test_failure_after_write_is_a_mid_stream_failure(log):
-    # write() data is on its way to the client (PEP 3333): the headers are out
+    # write() data is on its way to the client (PEP 3333): the headers are out, so the page
+    # cannot replace them; the server gets the exception (and cuts the response) and the log
+    # says it happened while sending the body.
+    sent = []
+
     def app(environ, start_response):
         write = start_response("200 OK", [("Content-Type", "text/plain")])
         write(b"half-written")
@@ -121,11 +125,16 @@ def test_failure_after_write_is_a_mid_stream_failure(log):
             yield b""
         return body()
 
-    result = run(app)
-    assert result.status == "200 OK"
-    assert result.body == b"half-written"
-    assert isinstance(result.error, Boom)
-    assert len(errors_logged(log)) == 1
+    def start_response(status, headers, exc_info=None):
+        if exc_info is not None and sent:
+            raise exc_info[1].with_traceback(exc_info[2])
+        return sent.append
+
+    with pytest.raises(Boom):
+        ErrorPageMiddleware(app)(make_environ(), start_response)
+    assert sent == [b"half-written"]
+    [record] = errors_logged(log)
+    assert "while sending the body" in record.getMessage()
 
 
 def test_exception_mid_stream_ends_response_and_reraises_without_second_headers(log):
@@ -574,3 +583,20 @@ def test_paste_deploy_loadapp_builds_the_filter_with_typed_options(tmp_path):
 def test_paste_factory_refuses_a_bad_boolean():
     with pytest.raises(ValueError, match="intercept"):
         filter_factory(failing, {}, intercept="maybe")
+
+
+def test_write_on_a_success_reaches_the_server_before_the_app_returns(log):
+    # PEP 3333: write() data is sent (or queued) before write() returns, never held back.
+    sent = []
+
+    def app(environ, start_response):
+        write = start_response("200 OK", [("Content-Type", "text/plain")])
+        write(b"first")
+        assert sent == [b"first"], "write() data was held back"
+        return [b" second"]
+
+    def start_response(status, headers, exc_info=None):
+        return sent.append
+
+    body = ErrorPageMiddleware(app)(make_environ(), start_response)
+    assert [*sent, *body] == [b"first", b" second"]
