@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import re
@@ -392,6 +393,48 @@ def test_log_has_method_path_scrubbed_query_client_and_traceback(log):
     assert (record.http_method, record.http_path, record.client_addr) == (
         "POST", "/orders/7", "203.0.113.9")
     assert "Traceback" in log.text and "secret-detail-from-the-exception" in log.text
+
+
+def test_logged_traceback_is_formatted_once_with_the_chain_and_without_caret_lines(log):
+    def lookup(table):
+        return table["missing"] + 1  # 3.11 would underline this expression with ~~~^^^
+
+    def app(environ, start_response):
+        try:
+            lookup({})
+        except KeyError as exc:
+            raise Boom("secret-detail-from-the-exception") from exc
+
+    formatted = []
+
+    class Counting(logging.Formatter):
+        def formatException(self, ei):  # noqa: N802 - logging's name
+            formatted.append(ei)
+            return super().formatException(ei)
+
+    logger = logging.getLogger("tests.errors.formatted")
+    handler = logging.StreamHandler(io.StringIO())
+    handler.setFormatter(Counting())
+    logger.addHandler(handler)
+    try:
+        serve(ErrorPageMiddleware(app, logger=logger), make_environ())
+    finally:
+        logger.removeHandler(handler)
+    [record] = [r for r in log.records if r.name == logger.name]
+    assert record.exc_info[0] is Boom  # handlers that read exc_info still get it
+    text = handler.stream.getvalue()
+    assert formatted == []  # exc_text was set: the formatter did not format again
+    assert 'return table["missing"] + 1' in text and "KeyError: 'missing'" in text
+    assert "direct cause of the following exception" in text and "Boom: secret-detail" in text
+    assert not any(line.strip() and set(line.strip()) <= set("^~") for line in text.splitlines())
+
+
+def test_a_logger_adapter_gets_the_record_with_its_extra(log):
+    adapter = logging.LoggerAdapter(logging.getLogger(LOGGER), {"service": "shop"})
+    serve(ErrorPageMiddleware(failing, logger=adapter), make_environ())
+    [record] = errors_logged(log)
+    assert record.service == "shop" and record.exc_info[0] is Boom
+    assert "secret-detail-from-the-exception" in log.text
 
 
 def test_log_line_escapes_control_characters_in_the_path(log):

@@ -56,7 +56,10 @@ Options (see :class:`ErrorPageMiddleware` for all):
 A werkzeug ``HTTPException`` (``NotFound``, ``MethodNotAllowed``...) that escapes the app is an
 answer, not a crash: it gets its own status page, keeps its ``Allow`` / ``WWW-Authenticate`` /
 ``Retry-After`` headers, and is logged only when it is a 5xx. Log records carry the ``extra``
-fields ``request_id``, ``http_method``, ``http_path``, ``http_query`` and ``client_addr``.
+fields ``request_id``, ``http_method``, ``http_path``, ``http_query`` and ``client_addr``, and
+``exc_info``; their traceback text (``exc_text``) is formatted once by the layer, as
+``logging`` would but without Python 3.11's ``^~~~`` marker lines, which cost more than the
+rest of the 500 together.
 
 Usage::
 
