@@ -57,7 +57,7 @@ from itertools import chain
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from middleware.headers import merge_vary
+from middleware.headers import fields, merge_vary
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -239,12 +239,7 @@ class Response:
 
     def fields(self, names: frozenset[str]) -> dict[str, str]:
         """The headers named in ``names`` (lower case) in one pass, by lower-case name."""
-        found: dict[str, str] = {}
-        for key, value in self.headers:
-            key = key.lower()
-            if key in names:
-                found[key] = f"{found[key]}, {value}" if key in found else value
-        return found
+        return fields(self.headers, names)
 
     def _edit(self) -> HeaderList:
         if not self._own:  # the first edit copies: the list is the application's

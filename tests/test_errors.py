@@ -408,7 +408,7 @@ def test_logged_traceback_is_formatted_once_with_the_chain_and_without_caret_lin
     formatted = []
 
     class Counting(logging.Formatter):
-        def formatException(self, ei):  # noqa: N802 - logging's name
+        def formatException(self, ei):
             formatted.append(ei)
             return super().formatException(ei)
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from middleware.wsgi import (
     Body,
+    ExcInfo,
     Response,
     call_app,
     is_file_wrapper,
@@ -120,6 +121,10 @@ class CompressionMiddleware:
                                zstd_level=zstd_level)
             for name in self.encodings
         }
+        self._options_to_check = (decompress_requests or not compress_responses
+                                  or bool(self.exclude_paths))
+        self._vary_seen: dict[tuple[str, str | None, str | None], bool] = {}
+        self._header_kinds: dict[str, str] = {}
         # Clients send a handful of distinct headers: parse each once.
         self._negotiate: Callable[[str | None], str | None] = lru_cache(maxsize=256)(
             partial(negotiate, encodings=self.encodings))
@@ -148,22 +153,78 @@ class CompressionMiddleware:
                 f"min_size={self.min_size!r})")
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        if self.decompress_requests and "HTTP_CONTENT_ENCODING" in environ:
-            return self._with_decoded_request(environ, start_response)
-        return self._respond(environ, start_response)
+        if self._options_to_check:
+            if self.decompress_requests and "HTTP_CONTENT_ENCODING" in environ:
+                return self._with_decoded_request(environ, start_response)
+            if not self.compress_responses or self._is_excluded(environ.get("PATH_INFO", "")):
+                return self.app(environ, start_response)
+        # DISABLE_KEY is read when the app starts the response (it may set it while answering)
+        accept = environ.get("HTTP_ACCEPT_ENCODING")
+        if accept:  # decided from Accept-Encoding first: most clients send one
+            coding = self._negotiate(accept)
+            if coding is not None:
+                return self._respond(environ, start_response, coding)
 
-    def _respond(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        if not self.compress_responses:
-            return self.app(environ, start_response)
-        if environ.get(DISABLE_KEY) or self._is_excluded(environ.get("PATH_INFO", "")):
-            return self.app(environ, start_response)
-        coding = self._negotiate(environ.get("HTTP_ACCEPT_ENCODING"))
+        # A client that takes no coding: nothing is held or encoded, only ``Vary`` goes on what
+        # another client would get encoded. A response whose only watched headers are one
+        # Content-Type and one Cache-Control takes one look per header name, one remembered
+        # _eligible answer and one new list (the application's stays its own); the others go
+        # through _on_start.
+        def start(status: str, headers: list[tuple[str, str]],
+                  exc_info: ExcInfo | None = None) -> Callable[[bytes], object]:
+            content_type = cache_control = None
+            kinds = self._header_kinds
+            for name, value in headers:
+                kind = kinds.get(name) or self._kind(name)
+                if kind is _OTHER:
+                    continue
+                if kind is _CONTENT_TYPE and content_type is None:
+                    content_type = value
+                elif kind is _CACHE_CONTROL and cache_control is None:
+                    cache_control = value
+                else:  # a header to edit, or a second line of a watched one
+                    response = Response(start_response,
+                                        partial(self._on_start, environ, None, False))
+                    return response.start_response(status, headers, exc_info)
+            eligible = self._vary_seen.get((status, content_type, cache_control))
+            if eligible is None:
+                eligible = self._vary_rule(status, content_type, cache_control)
+            if eligible and not environ.get(DISABLE_KEY):
+                headers = [*headers, _VARY]
+            return start_response(status, headers, exc_info)
+
+        return self.app(environ, start)
+
+    def _respond(self, environ: WSGIEnvironment, start_response: StartResponse,
+                 coding: str) -> Iterable[bytes]:
+        """Answer a client that takes ``coding``: encode what the rules allow."""
         head = environ.get("REQUEST_METHOD") == "HEAD"
         response = Response(start_response, partial(self._on_start, environ, coding, head))
         app_iter = call_app(self.app, environ, response)
         if not response.hold:
             return app_iter  # headers only (or nothing) changed: the body is the app's
         return self._encoded(environ, response, app_iter, coding)  # type: ignore[arg-type]
+
+    def _kind(self, name: str) -> str:
+        """What a header name is to a response without coding, remembered per spelling:
+        ``_CONTENT_TYPE``, ``_CACHE_CONTROL``, ``_EDITED`` or ``_OTHER``."""
+        lowered = name.lower()
+        kind = (_CONTENT_TYPE if lowered == "content-type" else
+                _CACHE_CONTROL if lowered == "cache-control" else
+                _EDITED if lowered in _PASS_EDITED else _OTHER)
+        if len(self._header_kinds) < 1024:
+            self._header_kinds[name] = kind
+        return kind
+
+    def _vary_rule(self, status: str, content_type: str | None,
+                   cache_control: str | None) -> bool:
+        """:meth:`_eligible` for a response with only these watched headers, remembered."""
+        found = {"content-type": content_type, "cache-control": cache_control}
+        eligible = self._eligible(int(status[:3]), {k: v for k, v in found.items()
+                                                    if v is not None})
+        if len(self._vary_seen) < 512:  # apps send a handful of distinct ones
+            self._vary_seen[status, content_type, cache_control] = eligible
+        return eligible
 
     def _with_decoded_request(self, environ: WSGIEnvironment,
                               start_response: StartResponse) -> Iterable[bytes]:
@@ -174,9 +235,9 @@ class CompressionMiddleware:
             return simple_response(start_response, rejected.status,
                                    rejected.message.encode() + b"\n", headers=rejected.headers)
         if decoded is None:
-            return self._respond(environ, start_response)
+            return self(environ, start_response)
         try:
-            inner = self._respond(environ, start_response)
+            inner = self(environ, start_response)
         except BaseException:
             decoded.close()
             raise
@@ -292,6 +353,12 @@ class CompressionMiddleware:
             # Byte ranges would point into the encoded body: no range support on this variant.
             response.pop("Accept-Ranges")
         environ[ENCODING_KEY] = coding
+
+
+#: watched headers a response without a coding may need edited (merged or removed)
+_PASS_EDITED = frozenset({"content-encoding", "content-range", "vary"})
+_CONTENT_TYPE, _CACHE_CONTROL, _EDITED, _OTHER = "content-type", "cache-control", "edited", "-"
+_VARY = ("Vary", "Accept-Encoding")
 
 
 def _encode_stream(stream: Stream, response: Response,
