@@ -317,11 +317,14 @@ class Response:
             return Body(chain(self.written, app_iter), app_iter)
         return Body(transform(chain(self.written, app_iter)), app_iter)
 
-    def send_instead(self, body: list[bytes], app_iter: Iterable[bytes]) -> Body:
-        """Start the response and send ``body`` instead of the application's (still closed)."""
+    def send_instead(self, body: list[bytes], app_iter: Iterable[bytes]) -> Iterable[bytes]:
+        """Start the response and send ``body`` instead of the application's (still closed;
+        ``body`` itself when there is nothing to close)."""
         if not self.sent:
             self.sent = True
             self._server(self.status, self.headers, self.exc_info)
+        if not hasattr(app_iter, "close"):
+            return body
         return Body(body, app_iter)
 
 

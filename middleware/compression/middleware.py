@@ -22,6 +22,7 @@ from .rules import (
     DEFAULT_MIME_TYPES,
     WATCHED,
     MimeTypes,
+    encoded_headers,
     forbids_transform,
     weak_etag,
 )
@@ -294,22 +295,26 @@ class CompressionMiddleware:
         """
         response.state = None
         fields = response.fields(WATCHED)
-        if ("content-encoding" in fields or environ.get(DISABLE_KEY)) and self._opted_out(
-                environ, response, fields):
-            return
-        code = response.status_code
-        if not self._eligible(code, fields):
-            return
-        response.vary("Accept-Encoding")
-        if coding is None:
-            return
-        if head or code == 304:
-            if code == 304 or not self._too_small(fields):
-                self._weaken(response, fields)
-            return
-        if not self._too_small(fields):
+        code = int(response.status[:3])
+        if "content-encoding" in fields or "content-range" in fields or environ.get(DISABLE_KEY):
+            if self._opted_out(environ, response, fields) or not self._eligible(code, fields):
+                return
+        else:  # only Content-Type and Cache-Control decide: the answer is remembered
+            eligible = self._vary_seen.get((response.status, fields.get("content-type"),
+                                            fields.get("cache-control")))
+            if eligible is None:
+                eligible = self._vary_rule(response.status, fields.get("content-type"),
+                                           fields.get("cache-control"))
+            if not eligible:
+                return
+        if coding is not None and not head and code != 304 and not self._too_small(fields):
+            # Held: Vary goes on with the other edits, in one pass, once the body is in view.
             response.hold = True
             response.state = fields
+            return
+        response.vary("Accept-Encoding")
+        if coding is not None and (code == 304 or not self._too_small(fields)):
+            self._weaken(response, fields)  # a HEAD or a 304: the tag its GET would carry
 
     def _encoded(self, environ: WSGIEnvironment, response: Response,
                  app_iter: Iterable[bytes], coding: str) -> Iterable[bytes]:
@@ -317,41 +322,29 @@ class CompressionMiddleware:
         fields: dict[str, str] | None = response.state  # type: ignore[assignment]
         if fields is None:  # held once, but a restart with exc_info made it ineligible
             return response.send(app_iter)
-        known = response.known_body(app_iter)
-        if known is not None:
-            return self._one_shot(environ, response, app_iter, fields, coding, known)
+        chunks = response.known_body(app_iter)
+        if chunks is not None:  # in memory: one shot; the original when small or it would grow
+            data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+            if len(data) >= self.min_size:
+                encoded = self._encoders[coding].compress(data)
+                if len(encoded) < len(data):
+                    self._mark_encoded(environ, response, coding, len(encoded))
+                    return response.send_instead([encoded], app_iter)
+            response.vary("Accept-Encoding")
+            return response.send(app_iter)
         # A body whose length the app knew up front is a download, not a live feed: chunks
         # need no flush (each costs a few bytes), the compressor fills its blocks instead.
         live = "content-length" not in fields and not is_file_wrapper(app_iter, environ)
-        if not live:
-            response.pop("Content-Length")
-        self._mark_encoded(environ, response, fields, coding)
+        self._mark_encoded(environ, response, coding, None)
         stream = self._encoders[coding].stream(flush=live)
         return response.send(app_iter, partial(_encode_stream, stream, response))
 
-    def _one_shot(self, environ: WSGIEnvironment, response: Response, app_iter: Iterable[bytes],
-                  fields: dict[str, str], coding: str, chunks: list[bytes]) -> Iterable[bytes]:
-        """Encode a body held in memory; keep the original when it is small or would grow."""
-        data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-        if len(data) < self.min_size:
-            return response.send(app_iter)
-        encoded = self._encoders[coding].compress(data)
-        if len(encoded) >= len(data):
-            return response.send(app_iter)
-        if "content-length" in fields:
-            response.set("Content-Length", str(len(encoded)))
-        else:
-            response.add("Content-Length", str(len(encoded)))
-        self._mark_encoded(environ, response, fields, coding)
-        return response.send_instead([encoded], app_iter)
-
-    def _mark_encoded(self, environ: WSGIEnvironment, response: Response,
-                      fields: dict[str, str], coding: str) -> None:
-        response.add("Content-Encoding", coding)  # there was none: the rules checked
-        self._weaken(response, fields)
-        if "accept-ranges" in fields:
-            # Byte ranges would point into the encoded body: no range support on this variant.
-            response.pop("Accept-Ranges")
+    @staticmethod
+    def _mark_encoded(environ: WSGIEnvironment, response: Response, coding: str,
+                      length: int | None) -> None:
+        """The headers of the encoded variant, in one pass (:func:`encoded_headers`)."""
+        response.replace_headers(response.status,
+                                 encoded_headers(response.headers, coding, length))
         environ[ENCODING_KEY] = coding
 
 
