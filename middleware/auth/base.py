@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Credentials", "Identity", "MalformedCredentials", "quote_param"]
+__all__ = ["Credentials", "Identity", "MalformedCredentials", "authorization", "quote_param"]
 
 
 @dataclass(frozen=True)
@@ -63,3 +63,19 @@ def quote_param(value: str) -> str:
     if any(ord(c) < 32 or ord(c) == 127 for c in value):
         raise ValueError("header values may not contain control characters (CR, LF, ...)")
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def authorization(environ: Mapping[str, Any], scheme: str) -> str | None:
+    """The parameter of an ``Authorization`` header in ``scheme`` (any case), stripped;
+    ``None`` when there is no header or it names another scheme.
+
+    >>> authorization({"HTTP_AUTHORIZATION": "Bearer  abc "}, "bearer")
+    'abc'
+    """
+    header = environ.get("HTTP_AUTHORIZATION")
+    if not header:
+        return None
+    name, _, param = header.strip().partition(" ")
+    if name.lower() != scheme:
+        return None
+    return param.strip()
