@@ -16,7 +16,22 @@ from __future__ import annotations
 
 from werkzeug.datastructures import Headers
 
-__all__ = ["add_vary", "merge_vary"]
+__all__ = ["add_vary", "fields", "merge_vary"]
+
+
+def fields(headers: list[tuple[str, str]], names: frozenset[str]) -> dict[str, str]:
+    """The headers named in ``names`` (lower case) in one pass, by lower-case name; several
+    lines of one name are joined with ``", "``.
+
+    >>> fields([("Content-Type", "text/html"), ("X-A", "1")], frozenset({"content-type"}))
+    {'content-type': 'text/html'}
+    """
+    found: dict[str, str] = {}
+    for key, value in headers:
+        key = key.lower()
+        if key in names:
+            found[key] = f"{found[key]}, {value}" if key in found else value
+    return found
 
 
 def merge_vary(values: list[str], name: str) -> str | None:

@@ -57,7 +57,7 @@ from itertools import chain
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from middleware.headers import merge_vary
+from middleware.headers import fields, merge_vary
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -93,18 +93,19 @@ def status_code(status: str) -> int:
     return int(status[:3])
 
 
-class _Closer:
-    """Calls ``close()`` of one object at most once, whoever asks first."""
-
-    __slots__ = ("_target",)
-
-    def __init__(self, target: object) -> None:
-        self._target = getattr(target, "close", None)
-
-    def __call__(self) -> None:
-        target, self._target = self._target, None
-        if target is not None:
-            target()
+def _close_all(objects: Iterable[object]) -> None:
+    """Close each object that has ``close()``, in order, even if one raises; re-raise the first
+    exception after all were attempted."""
+    error: BaseException | None = None
+    for target in objects:
+        close = getattr(target, "close", None)
+        if close is not None:
+            try:
+                close()
+            except BaseException as exc:  # noqa: BLE001 - re-raised below after the rest closed
+                error = error or exc
+    if error is not None:
+        raise error
 
 
 def close_once(*objects: object) -> Callable[[], None]:
@@ -112,19 +113,11 @@ def close_once(*objects: object) -> Callable[[], None]:
 
     The first exception raised by a ``close()`` is re-raised after all were attempted.
     """
-    if len(objects) == 1:
-        return _Closer(objects[0])
-    closers = [_Closer(o) for o in objects]
+    pending = [objects]
 
     def close() -> None:
-        error: BaseException | None = None
-        for closer in closers:
-            try:
-                closer()
-            except BaseException as exc:  # noqa: BLE001 - re-raised below after the rest closed
-                error = error or exc
-        if error is not None:
-            raise error
+        if pending:
+            _close_all(pending.pop())
 
     return close
 
@@ -135,22 +128,31 @@ class Body:
     Iterating it iterates ``chunks``; ``close()`` closes ``chunks`` (when it is a generator of
     the middleware) and then every object in ``closables`` (the application's iterable),
     each exactly once. ``__iter__`` delegates to the inner iterator so there is no Python-level
-    ``__next__`` per chunk.
+    ``__next__`` per chunk, and nothing is worked out before the server calls ``close()``.
     """
 
-    __slots__ = ("_chunks", "close")
+    __slots__ = ("_chunks", "_closables")
 
     def __init__(self, chunks: Iterable[bytes], *closables: object) -> None:
         self._chunks = chunks
-        if any(chunks is closable for closable in closables):  # identity: never ``==``
-            self.close = close_once(*closables)
-        elif hasattr(chunks, "close"):
-            self.close = close_once(chunks, *closables)
-        else:  # a list or ``chain``: nothing of ours to close
-            self.close = close_once(*closables)
+        self._closables: tuple[object, ...] | None = closables
 
     def __iter__(self) -> Iterator[bytes]:
         return iter(self._chunks)
+
+    def close(self) -> None:
+        """Close what the body holds, once (a second call does nothing)."""
+        closables, self._closables = self._closables, None
+        if closables is None:
+            return
+        chunks = self._chunks
+        for closable in closables:
+            if closable is chunks:  # identity: never ``==``
+                break
+        else:
+            if hasattr(chunks, "close"):  # a generator of the middleware (a list: nothing)
+                closables = (chunks, *closables)
+        _close_all(closables)
 
 
 class Response:
@@ -189,6 +191,18 @@ class Response:
         self.sent = self.restarted = False
         self.written: list[bytes] = []
         self.state: object = None
+
+    @classmethod
+    def held(cls, start_response: StartResponse, status: str, headers: HeaderList,
+             exc_info: ExcInfo | None = None, written: list[bytes] | None = None) -> Response:
+        """A response the application already started, held for the layer to edit and send
+        (for a layer that captured the ``start_response`` call itself)."""
+        response = cls(start_response, hold=True)
+        response.status, response.headers, response._own = status, headers, False
+        response.exc_info = exc_info
+        if written:
+            response.written = written
+        return response
 
     @property
     def status_code(self) -> int:
@@ -229,12 +243,7 @@ class Response:
 
     def fields(self, names: frozenset[str]) -> dict[str, str]:
         """The headers named in ``names`` (lower case) in one pass, by lower-case name."""
-        found: dict[str, str] = {}
-        for key, value in self.headers:
-            key = key.lower()
-            if key in names:
-                found[key] = f"{found[key]}, {value}" if key in found else value
-        return found
+        return fields(self.headers, names)
 
     def _edit(self) -> HeaderList:
         if not self._own:  # the first edit copies: the list is the application's
@@ -312,11 +321,14 @@ class Response:
             return Body(chain(self.written, app_iter), app_iter)
         return Body(transform(chain(self.written, app_iter)), app_iter)
 
-    def send_instead(self, body: list[bytes], app_iter: Iterable[bytes]) -> Body:
-        """Start the response and send ``body`` instead of the application's (still closed)."""
+    def send_instead(self, body: list[bytes], app_iter: Iterable[bytes]) -> Iterable[bytes]:
+        """Start the response and send ``body`` instead of the application's (still closed;
+        ``body`` itself when there is nothing to close)."""
         if not self.sent:
             self.sent = True
             self._server(self.status, self.headers, self.exc_info)
+        if not hasattr(app_iter, "close"):
+            return body
         return Body(body, app_iter)
 
 
@@ -339,10 +351,10 @@ def call_app(app: WSGIApplication, environ: WSGIEnvironment,
             if _started(response):
                 break
     except BaseException:
-        _Closer(app_iter)()
+        _close_all((app_iter,))
         raise
     if not _started(response):
-        _Closer(app_iter)()
+        _close_all((app_iter,))
         raise RuntimeError("the application returned without calling start_response")
     return Body(chain(head, iterator), app_iter)
 
@@ -370,28 +382,45 @@ def peek(app_iter: Iterable[bytes]) -> tuple[list[bytes], Iterator[bytes]]:
 
 
 def resume(head: list[bytes], rest: Iterator[bytes], app_iter: Iterable[bytes],
-           on_error: Callable[[], object] | None = None) -> Body:
+           on_error: Callable[[], object] | None = None) -> Iterable[bytes]:
     """The body after :func:`peek`: ``head`` then ``rest``, closing ``app_iter`` once.
 
     ``on_error()``, if given, runs (inside the ``except``) when the rest fails mid-stream,
-    before the exception goes on to the server, which cuts the response.
+    before the exception goes on to the server, which cuts the response. Without it the
+    chunks pass through ``chain`` (no Python code per chunk).
     """
     if on_error is None:
         return Body(chain(head, rest), app_iter)
-    return Body(_watched(head, rest, on_error), app_iter)
+    return _Watched(head, rest, app_iter, on_error)
 
 
-def _watched(head: list[bytes], rest: Iterator[bytes],
-             on_error: Callable[[], object]) -> Iterator[bytes]:
-    yield from head
-    try:
-        # Not ``yield from``: closing this generator would then close the application's
-        # iterable too, and it must be closed exactly once, by ``Body``.
-        for chunk in rest:  # noqa: UP028
-            yield chunk
-    except Exception:
-        on_error()
-        raise
+class _Watched:
+    """:func:`resume` with ``on_error``: one generator per response, one ``close()``."""
+
+    __slots__ = ("_head", "_rest", "_app_iter", "_on_error")
+
+    def __init__(self, head: list[bytes], rest: Iterator[bytes], app_iter: Iterable[bytes],
+                 on_error: Callable[[], object]) -> None:
+        self._head, self._rest, self._on_error = head, rest, on_error
+        self._app_iter: Iterable[bytes] | None = app_iter
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield from self._head  # a list: nothing of the application's to close
+        try:
+            # Not ``yield from``: closing this generator would then close the application's
+            # iterable too, and it must be closed exactly once, by ``close()``.
+            for chunk in self._rest:  # noqa: UP028
+                yield chunk
+        except Exception:
+            self._on_error()
+            raise
+
+    def close(self) -> None:
+        """Close the application's iterable, once (a second call does nothing)."""
+        app_iter, self._app_iter = self._app_iter, None
+        close = getattr(app_iter, "close", None)
+        if close is not None:
+            close()
 
 
 def simple_response(start_response: StartResponse, status: str, body: bytes,

@@ -441,6 +441,34 @@ def test_vary_is_added_when_the_client_accepts_no_coding():
     assert result.header("Vary") == "Accept-Encoding"
 
 
+def test_vary_without_a_coding_leaves_the_apps_header_list_alone():
+    shared = [("Content-Type", "text/html"), ("Content-Length", str(len(PAGE)))]
+
+    def app(environ, start_response):
+        start_response("200 OK", shared)  # one list for every response (allowed)
+        return [PAGE]
+
+    middleware = CompressionMiddleware(app)
+    for _ in range(2):
+        result = get(middleware, accept=None)
+        assert [v for k, v in result.headers if k == "Vary"] == ["Accept-Encoding"]
+    assert shared == [("Content-Type", "text/html"), ("Content-Length", str(len(PAGE)))]
+
+
+@pytest.mark.parametrize("accept", [None, "identity"])
+def test_no_transform_on_a_second_cache_control_line_means_no_vary(accept):
+    app = app_for(headers=[("Cache-Control", "public"), ("cache-control", "no-transform")])
+    result = get(CompressionMiddleware(app), accept=accept)
+    assert result.header("Vary") is None
+
+
+@pytest.mark.parametrize("accept", [None, "identity"])
+def test_an_opt_out_without_a_coding_is_removed_and_gets_no_vary(accept):
+    app = app_for(headers=[("Content-Encoding", "identity")])
+    result = get(CompressionMiddleware(app), accept=accept)
+    assert result.header("Content-Encoding") is None and result.header("Vary") is None
+
+
 @pytest.mark.parametrize(("etag", "expected"), [
     ('"v1"', 'W/"v1"'), ('W/"v1"', 'W/"v1"'), ("v1", 'W/"v1"')])
 def test_etag_of_an_encoded_response_is_weak(etag, expected):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import re
@@ -111,7 +112,11 @@ def test_exception_in_lazy_generator_before_start_response_gives_500(log):
 
 
 def test_failure_after_write_is_a_mid_stream_failure(log):
-    # write() data is on its way to the client (PEP 3333): the headers are out
+    # write() data is on its way to the client (PEP 3333): the headers are out, so the page
+    # cannot replace them; the server gets the exception (and cuts the response) and the log
+    # says it happened while sending the body.
+    sent = []
+
     def app(environ, start_response):
         write = start_response("200 OK", [("Content-Type", "text/plain")])
         write(b"half-written")
@@ -121,11 +126,16 @@ def test_failure_after_write_is_a_mid_stream_failure(log):
             yield b""
         return body()
 
-    result = run(app)
-    assert result.status == "200 OK"
-    assert result.body == b"half-written"
-    assert isinstance(result.error, Boom)
-    assert len(errors_logged(log)) == 1
+    def start_response(status, headers, exc_info=None):
+        if exc_info is not None and sent:
+            raise exc_info[1].with_traceback(exc_info[2])
+        return sent.append
+
+    with pytest.raises(Boom):
+        ErrorPageMiddleware(app)(make_environ(), start_response)
+    assert sent == [b"half-written"]
+    [record] = errors_logged(log)
+    assert "while sending the body" in record.getMessage()
 
 
 def test_exception_mid_stream_ends_response_and_reraises_without_second_headers(log):
@@ -385,6 +395,48 @@ def test_log_has_method_path_scrubbed_query_client_and_traceback(log):
     assert "Traceback" in log.text and "secret-detail-from-the-exception" in log.text
 
 
+def test_logged_traceback_is_formatted_once_with_the_chain_and_without_caret_lines(log):
+    def lookup(table):
+        return table["missing"] + 1  # 3.11 would underline this expression with ~~~^^^
+
+    def app(environ, start_response):
+        try:
+            lookup({})
+        except KeyError as exc:
+            raise Boom("secret-detail-from-the-exception") from exc
+
+    formatted = []
+
+    class Counting(logging.Formatter):
+        def formatException(self, ei):
+            formatted.append(ei)
+            return super().formatException(ei)
+
+    logger = logging.getLogger("tests.errors.formatted")
+    handler = logging.StreamHandler(io.StringIO())
+    handler.setFormatter(Counting())
+    logger.addHandler(handler)
+    try:
+        serve(ErrorPageMiddleware(app, logger=logger), make_environ())
+    finally:
+        logger.removeHandler(handler)
+    [record] = [r for r in log.records if r.name == logger.name]
+    assert record.exc_info[0] is Boom  # handlers that read exc_info still get it
+    text = handler.stream.getvalue()
+    assert formatted == []  # exc_text was set: the formatter did not format again
+    assert 'return table["missing"] + 1' in text and "KeyError: 'missing'" in text
+    assert "direct cause of the following exception" in text and "Boom: secret-detail" in text
+    assert not any(line.strip() and set(line.strip()) <= set("^~") for line in text.splitlines())
+
+
+def test_a_logger_adapter_gets_the_record_with_its_extra(log):
+    adapter = logging.LoggerAdapter(logging.getLogger(LOGGER), {"service": "shop"})
+    serve(ErrorPageMiddleware(failing, logger=adapter), make_environ())
+    [record] = errors_logged(log)
+    assert record.service == "shop" and record.exc_info[0] is Boom
+    assert "secret-detail-from-the-exception" in log.text
+
+
 def test_log_line_escapes_control_characters_in_the_path(log):
     environ = make_environ(PATH_INFO="/a\nFAKE LOG LINE", QUERY_STRING="")
     serve(ErrorPageMiddleware(failing), environ)
@@ -574,3 +626,20 @@ def test_paste_deploy_loadapp_builds_the_filter_with_typed_options(tmp_path):
 def test_paste_factory_refuses_a_bad_boolean():
     with pytest.raises(ValueError, match="intercept"):
         filter_factory(failing, {}, intercept="maybe")
+
+
+def test_write_on_a_success_reaches_the_server_before_the_app_returns(log):
+    # PEP 3333: write() data is sent (or queued) before write() returns, never held back.
+    sent = []
+
+    def app(environ, start_response):
+        write = start_response("200 OK", [("Content-Type", "text/plain")])
+        write(b"first")
+        assert sent == [b"first"], "write() data was held back"
+        return [b" second"]
+
+    def start_response(status, headers, exc_info=None):
+        return sent.append
+
+    body = ErrorPageMiddleware(app)(make_environ(), start_response)
+    assert [*sent, *body] == [b"first", b" second"]

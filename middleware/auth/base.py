@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
 
 __all__ = ["AuthBackend", "Credentials", "Identity", "MalformedCredentials", "PasswordBackend",
-           "quote_param"]
+           "authorization", "quote_param"]
 
 
 @dataclass(frozen=True)
@@ -123,3 +123,19 @@ def quote_param(value: str) -> str:
     if any(ord(c) < 32 or ord(c) == 127 for c in value):
         raise ValueError("header values may not contain control characters (CR, LF, ...)")
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def authorization(environ: Mapping[str, Any], scheme: str) -> str | None:
+    """The parameter of an ``Authorization`` header in ``scheme`` (any case), stripped;
+    ``None`` when there is no header or it names another scheme.
+
+    >>> authorization({"HTTP_AUTHORIZATION": "Bearer  abc "}, "bearer")
+    'abc'
+    """
+    header: str | None = environ.get("HTTP_AUTHORIZATION")
+    if not header:
+        return None
+    name, _, param = header.strip().partition(" ")
+    if name.lower() != scheme:
+        return None
+    return param.strip()

@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING
 
 from middleware.options import check_int, check_number
 
-from .base import Credentials, Identity, MalformedCredentials, quote_param
+from .base import Credentials, Identity, MalformedCredentials, authorization, quote_param
 from .hashes import PasswordHash, UnsupportedHash, parse_hash
 from .htpasswd import HtpasswdFile, warn_weak
 from .keys import SecretKeys
@@ -118,13 +118,9 @@ class BasicAuth:
 
     def extract(self, environ: WSGIEnvironment) -> Credentials | None:
         """Parse ``Authorization: Basic``; ``None`` for other schemes or no header."""
-        header = environ.get("HTTP_AUTHORIZATION")
-        if not header:
+        param = authorization(environ, "basic")
+        if param is None:
             return None
-        scheme, _, param = header.strip().partition(" ")
-        if scheme.lower() != "basic":
-            return None
-        param = param.strip()
         try:
             raw = base64.b64decode(param + "=" * (-len(param) % 4), validate=True)
         except (binascii.Error, ValueError):

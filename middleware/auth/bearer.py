@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from middleware.options import check_callable, check_int, check_str
 
-from .base import Credentials, Identity, MalformedCredentials, quote_param
+from .base import Credentials, Identity, MalformedCredentials, authorization, quote_param
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
@@ -96,13 +96,9 @@ class BearerTokenAuth:
             if not token:
                 return None
         else:
-            header = environ.get("HTTP_AUTHORIZATION")
-            if not header:
+            token = authorization(environ, "bearer")
+            if token is None:
                 return None
-            scheme, _, token = header.strip().partition(" ")
-            if scheme.lower() != "bearer":
-                return None
-            token = token.strip()
         if len(token) > self.max_length or not _TOKEN68.match(token):
             raise MalformedCredentials("the bearer token is not a token68 string")
         return Credentials(self.scheme, None, token)

@@ -115,13 +115,17 @@ class MemoryCounter:
     def incr(self, keys: list[str], window: float) -> None:
         now = self.clock()
         with self._lock:
-            for key in keys:
-                entry = self._counts.get(key)
-                if entry is None or entry[1] <= now:
-                    self._counts[key] = [1, now + window]
-                else:
-                    entry[0] += 1
-            self._trim(now)
+            self._count(keys, now, window)
+
+    def _count(self, keys: list[str], now: float, window: float) -> None:
+        """Count one more failure for each key (a new window for an expired one); locked."""
+        for key in keys:
+            entry = self._counts.get(key)
+            if entry is None or entry[1] <= now:
+                self._counts[key] = [1, now + window]
+            else:
+                entry[0] += 1
+        self._trim(now)
 
     def acquire(self, keys: list[str], limit: int, window: float) -> float:
         now = self.clock()
@@ -133,13 +137,7 @@ class MemoryCounter:
                     blocked = max(blocked, entry[1] - now)
             if blocked:
                 return blocked
-            for key in keys:
-                entry = self._counts.get(key)
-                if entry is None or entry[1] <= now:
-                    self._counts[key] = [1, now + window]
-                else:
-                    entry[0] += 1
-            self._trim(now)
+            self._count(keys, now, window)
             return 0.0
 
     def release(self, keys: list[str]) -> None:

@@ -21,6 +21,7 @@ import sys
 import threading
 import zlib
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 try:
@@ -52,6 +53,7 @@ __all__ = [
     "Stream",
     "ZstdEncoder",
     "available",
+    "compressor_stream",
     "make_encoder",
 ]
 
@@ -71,6 +73,20 @@ class Stream:
     def __init__(self, step: Callable[[bytes], bytes], finish: Callable[[], bytes]) -> None:
         self.step = step
         self.finish = finish
+
+
+def compressor_stream(compressor: Any, flush_mode: int | None) -> Stream:
+    """The :class:`Stream` of a compressor with ``compress(chunk)`` and ``flush([mode])``
+    (zlib's and zstandard's): with ``flush_mode``, each chunk is flushed with it, so the
+    client can decode it at once; without, the compressor fills its blocks."""
+    encode, end = compressor.compress, compressor.flush
+    if flush_mode is None:
+        return Stream(encode, end)
+
+    def step(chunk: bytes) -> bytes:
+        return encode(chunk) + end(flush_mode)
+
+    return Stream(step, end)
 
 
 class Encoder:
@@ -99,26 +115,18 @@ class GzipEncoder(Encoder):
 
     def __init__(self, level: int = 6) -> None:
         self.level = level
+        if sys.version_info >= (3, 11):  # zlib.compress takes no wbits before Python 3.11
+            # One-shot straight into zlib: no Python frame between the layer and the compressor.
+            self.compress = partial(  # type: ignore[method-assign]
+                zlib.compress, level=level, wbits=self.wbits)
 
-    if sys.version_info >= (3, 11):
-        def compress(self, data: bytes) -> bytes:
-            return zlib.compress(data, self.level, self.wbits)
-    else:  # zlib.compress takes no wbits before Python 3.11
-        def compress(self, data: bytes) -> bytes:
-            compressor = zlib.compressobj(self.level, zlib.DEFLATED, self.wbits)
-            return compressor.compress(data) + compressor.flush()
+    def compress(self, data: bytes) -> bytes:
+        compressor = zlib.compressobj(self.level, zlib.DEFLATED, self.wbits)
+        return compressor.compress(data) + compressor.flush()
 
     def stream(self, flush: bool = True) -> Stream:
         compressor = zlib.compressobj(self.level, zlib.DEFLATED, self.wbits)
-        encode, end = compressor.compress, compressor.flush
-        if not flush:
-            return Stream(encode, end)
-        sync = zlib.Z_SYNC_FLUSH
-
-        def step(chunk: bytes) -> bytes:
-            return encode(chunk) + end(sync)
-
-        return Stream(step, end)
+        return compressor_stream(compressor, zlib.Z_SYNC_FLUSH if flush else None)
 
 
 class DeflateEncoder(GzipEncoder):
@@ -189,15 +197,7 @@ class ZstdEncoder(Encoder):
 
     def stream(self, flush: bool = True) -> Stream:
         compressor = zstandard.ZstdCompressor(level=self.level).compressobj()
-        encode, end = compressor.compress, compressor.flush
-        if not flush:
-            return Stream(encode, end)
-        block = zstandard.COMPRESSOBJ_FLUSH_BLOCK
-
-        def step(chunk: bytes) -> bytes:
-            return encode(chunk) + end(block)
-
-        return Stream(step, end)
+        return compressor_stream(compressor, zstandard.COMPRESSOBJ_FLUSH_BLOCK if flush else None)
 
 
 class StdlibZstdEncoder(Encoder):

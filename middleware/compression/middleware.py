@@ -11,6 +11,7 @@ from middleware.environ import COMPRESSION_DISABLE, COMPRESSION_ENCODING
 from middleware.options import check_bool, check_int, check_strings
 from middleware.wsgi import (
     Body,
+    OptExcInfo,
     Response,
     call_app,
     is_file_wrapper,
@@ -24,6 +25,7 @@ from .rules import (
     DEFAULT_MIME_TYPES,
     WATCHED,
     MimeTypes,
+    encoded_headers,
     forbids_transform,
     weak_etag,
 )
@@ -102,6 +104,10 @@ class CompressionMiddleware:
                                zstd_level=zstd_level)
             for name in self.encodings
         }
+        self._options_to_check = (decompress_requests or not compress_responses
+                                  or bool(self.exclude_paths))
+        self._vary_seen: dict[tuple[str, str | None, str | None], bool] = {}
+        self._header_kinds: dict[str, str] = {}
         # Clients send a handful of distinct headers: parse each once.
         self._negotiate: Callable[[str | None], str | None] = lru_cache(maxsize=256)(
             partial(negotiate, encodings=self.encodings))
@@ -130,22 +136,78 @@ class CompressionMiddleware:
                 f"min_size={self.min_size!r})")
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        if self.decompress_requests and "HTTP_CONTENT_ENCODING" in environ:
-            return self._with_decoded_request(environ, start_response)
-        return self._respond(environ, start_response)
+        if self._options_to_check:
+            if self.decompress_requests and "HTTP_CONTENT_ENCODING" in environ:
+                return self._with_decoded_request(environ, start_response)
+            if not self.compress_responses or self._is_excluded(environ.get("PATH_INFO", "")):
+                return self.app(environ, start_response)
+        # DISABLE_KEY is read when the app starts the response (it may set it while answering)
+        accept = environ.get("HTTP_ACCEPT_ENCODING")
+        if accept:  # decided from Accept-Encoding first: most clients send one
+            coding = self._negotiate(accept)
+            if coding is not None:
+                return self._respond(environ, start_response, coding)
 
-    def _respond(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        if not self.compress_responses:
-            return self.app(environ, start_response)
-        if environ.get(DISABLE_KEY) or self._is_excluded(environ.get("PATH_INFO", "")):
-            return self.app(environ, start_response)
-        coding = self._negotiate(environ.get("HTTP_ACCEPT_ENCODING"))
+        # A client that takes no coding: nothing is held or encoded, only ``Vary`` goes on what
+        # another client would get encoded. A response whose only watched headers are one
+        # Content-Type and one Cache-Control takes one look per header name, one remembered
+        # _eligible answer and one new list (the application's stays its own); the others go
+        # through _on_start.
+        def start(status: str, headers: list[tuple[str, str]],
+                  exc_info: OptExcInfo | None = None) -> Callable[[bytes], object]:
+            content_type = cache_control = None
+            kinds = self._header_kinds
+            for name, value in headers:
+                kind = kinds.get(name) or self._kind(name)
+                if kind is _OTHER:
+                    continue
+                if kind is _CONTENT_TYPE and content_type is None:
+                    content_type = value
+                elif kind is _CACHE_CONTROL and cache_control is None:
+                    cache_control = value
+                else:  # a header to edit, or a second line of a watched one
+                    response = Response(start_response,
+                                        partial(self._on_start, environ, None, False))
+                    return response.start_response(status, headers, exc_info)
+            eligible = self._vary_seen.get((status, content_type, cache_control))
+            if eligible is None:
+                eligible = self._vary_rule(status, content_type, cache_control)
+            if eligible and not environ.get(DISABLE_KEY):
+                headers = [*headers, _VARY]
+            return start_response(status, headers, exc_info)
+
+        return self.app(environ, start)
+
+    def _respond(self, environ: WSGIEnvironment, start_response: StartResponse,
+                 coding: str) -> Iterable[bytes]:
+        """Answer a client that takes ``coding``: encode what the rules allow."""
         head = environ.get("REQUEST_METHOD") == "HEAD"
         response = Response(start_response, partial(self._on_start, environ, coding, head))
         app_iter = call_app(self.app, environ, response)
         if not response.hold:
             return app_iter  # headers only (or nothing) changed: the body is the app's
-        return self._encoded(environ, response, app_iter, coding)  # type: ignore[arg-type]
+        return self._encoded(environ, response, app_iter, coding)
+
+    def _kind(self, name: str) -> str:
+        """What a header name is to a response without coding, remembered per spelling:
+        ``_CONTENT_TYPE``, ``_CACHE_CONTROL``, ``_EDITED`` or ``_OTHER``."""
+        lowered = name.lower()
+        kind = (_CONTENT_TYPE if lowered == "content-type" else
+                _CACHE_CONTROL if lowered == "cache-control" else
+                _EDITED if lowered in _PASS_EDITED else _OTHER)
+        if len(self._header_kinds) < 1024:
+            self._header_kinds[name] = kind
+        return kind
+
+    def _vary_rule(self, status: str, content_type: str | None,
+                   cache_control: str | None) -> bool:
+        """:meth:`_eligible` for a response with only these watched headers, remembered."""
+        found = {"content-type": content_type, "cache-control": cache_control}
+        eligible = self._eligible(int(status[:3]), {k: v for k, v in found.items()
+                                                    if v is not None})
+        if len(self._vary_seen) < 512:  # apps send a handful of distinct ones
+            self._vary_seen[status, content_type, cache_control] = eligible
+        return eligible
 
     def _with_decoded_request(self, environ: WSGIEnvironment,
                               start_response: StartResponse) -> Iterable[bytes]:
@@ -156,9 +218,9 @@ class CompressionMiddleware:
             return simple_response(start_response, rejected.status,
                                    rejected.message.encode() + b"\n", headers=rejected.headers)
         if decoded is None:
-            return self._respond(environ, start_response)
+            return self(environ, start_response)
         try:
-            inner = self._respond(environ, start_response)
+            inner = self(environ, start_response)
         except BaseException:
             decoded.close()
             raise
@@ -215,22 +277,26 @@ class CompressionMiddleware:
         """
         response.state = None
         fields = response.fields(WATCHED)
-        if ("content-encoding" in fields or environ.get(DISABLE_KEY)) and self._opted_out(
-                environ, response, fields):
-            return
-        code = response.status_code
-        if not self._eligible(code, fields):
-            return
-        response.vary("Accept-Encoding")
-        if coding is None:
-            return
-        if head or code == 304:
-            if code == 304 or not self._too_small(fields):
-                self._weaken(response, fields)
-            return
-        if not self._too_small(fields):
+        code = int(response.status[:3])
+        if "content-encoding" in fields or "content-range" in fields or environ.get(DISABLE_KEY):
+            if self._opted_out(environ, response, fields) or not self._eligible(code, fields):
+                return
+        else:  # only Content-Type and Cache-Control decide: the answer is remembered
+            eligible = self._vary_seen.get((response.status, fields.get("content-type"),
+                                            fields.get("cache-control")))
+            if eligible is None:
+                eligible = self._vary_rule(response.status, fields.get("content-type"),
+                                           fields.get("cache-control"))
+            if not eligible:
+                return
+        if coding is not None and not head and code != 304 and not self._too_small(fields):
+            # Held: Vary goes on with the other edits, in one pass, once the body is in view.
             response.hold = True
             response.state = fields
+            return
+        response.vary("Accept-Encoding")
+        if coding is not None and (code == 304 or not self._too_small(fields)):
+            self._weaken(response, fields)  # a HEAD or a 304: the tag its GET would carry
 
     def _encoded(self, environ: WSGIEnvironment, response: Response,
                  app_iter: Iterable[bytes], coding: str) -> Iterable[bytes]:
@@ -238,42 +304,36 @@ class CompressionMiddleware:
         fields: dict[str, str] | None = response.state  # type: ignore[assignment]
         if fields is None:  # held once, but a restart with exc_info made it ineligible
             return response.send(app_iter)
-        known = response.known_body(app_iter)
-        if known is not None:
-            return self._one_shot(environ, response, app_iter, fields, coding, known)
+        chunks = response.known_body(app_iter)
+        if chunks is not None:  # in memory: one shot; the original when small or it would grow
+            data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+            if len(data) >= self.min_size:
+                encoded = self._encoders[coding].compress(data)
+                if len(encoded) < len(data):
+                    self._mark_encoded(environ, response, coding, len(encoded))
+                    return response.send_instead([encoded], app_iter)
+            response.vary("Accept-Encoding")
+            return response.send(app_iter)
         # A body whose length the app knew up front is a download, not a live feed: chunks
         # need no flush (each costs a few bytes), the compressor fills its blocks instead.
         live = "content-length" not in fields and not is_file_wrapper(app_iter, environ)
-        if not live:
-            response.pop("Content-Length")
-        self._mark_encoded(environ, response, fields, coding)
+        self._mark_encoded(environ, response, coding, None)
         stream = self._encoders[coding].stream(flush=live)
         return response.send(app_iter, partial(_encode_stream, stream, response))
 
-    def _one_shot(self, environ: WSGIEnvironment, response: Response, app_iter: Iterable[bytes],
-                  fields: dict[str, str], coding: str, chunks: list[bytes]) -> Iterable[bytes]:
-        """Encode a body held in memory; keep the original when it is small or would grow."""
-        data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-        if len(data) < self.min_size:
-            return response.send(app_iter)
-        encoded = self._encoders[coding].compress(data)
-        if len(encoded) >= len(data):
-            return response.send(app_iter)
-        if "content-length" in fields:
-            response.set("Content-Length", str(len(encoded)))
-        else:
-            response.add("Content-Length", str(len(encoded)))
-        self._mark_encoded(environ, response, fields, coding)
-        return response.send_instead([encoded], app_iter)
-
-    def _mark_encoded(self, environ: WSGIEnvironment, response: Response,
-                      fields: dict[str, str], coding: str) -> None:
-        response.add("Content-Encoding", coding)  # there was none: the rules checked
-        self._weaken(response, fields)
-        if "accept-ranges" in fields:
-            # Byte ranges would point into the encoded body: no range support on this variant.
-            response.pop("Accept-Ranges")
+    @staticmethod
+    def _mark_encoded(environ: WSGIEnvironment, response: Response, coding: str,
+                      length: int | None) -> None:
+        """The headers of the encoded variant, in one pass (:func:`encoded_headers`)."""
+        response.replace_headers(response.status,
+                                 encoded_headers(response.headers, coding, length))
         environ[ENCODING_KEY] = coding
+
+
+#: watched headers a response without a coding may need edited (merged or removed)
+_PASS_EDITED = frozenset({"content-encoding", "content-range", "vary"})
+_CONTENT_TYPE, _CACHE_CONTROL, _EDITED, _OTHER = "content-type", "cache-control", "edited", "-"
+_VARY = ("Vary", "Accept-Encoding")
 
 
 def _encode_stream(stream: Stream, response: Response,

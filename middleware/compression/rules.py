@@ -10,9 +10,12 @@ from collections.abc import Iterable
 
 from werkzeug.http import parse_list_header, quote_etag, unquote_etag
 
+from middleware.headers import merge_vary
+
 __all__ = [
     "DEFAULT_MIME_TYPES",
     "MimeTypes",
+    "encoded_headers",
     "forbids_transform",
     "weak_etag",
 ]
@@ -131,3 +134,35 @@ def forbids_transform(cache_control: str | None) -> bool:
         return False
     items = parse_list_header(cache_control)
     return any(item.partition("=")[0].strip().lower() == "no-transform" for item in items)
+
+
+# Headers of the application's response that the encoded variant does not keep as they are.
+_REWRITTEN = frozenset({"content-length", "accept-ranges", "etag", "vary"})
+
+
+def encoded_headers(headers: list[tuple[str, str]], coding: str,
+                    length: int | None) -> list[tuple[str, str]]:
+    """The header list of the encoded variant of a response, built in one pass.
+
+    ``Content-Encoding`` is added (the rules made sure there was none), ``Content-Length`` is
+    the encoded ``length`` (none when the body streams), a strong ``ETag`` becomes weak (see
+    :func:`weak_etag`), ``Accept-Ranges`` goes (byte ranges would point into the encoded
+    body) and ``Vary`` gets ``Accept-Encoding`` (one merged line). The rest is kept in order.
+    """
+    kept: list[tuple[str, str]] = []
+    vary: list[str] = []
+    for name, value in headers:
+        lowered = name.lower()
+        if lowered not in _REWRITTEN:
+            kept.append((name, value))
+        elif lowered == "etag":
+            weak = weak_etag(value)
+            if weak is not None:
+                kept.append((name, weak))
+        elif lowered == "vary":
+            vary.append(value)
+    kept.append(("Content-Encoding", coding))
+    if length is not None:
+        kept.append(("Content-Length", str(length)))
+    kept.append(("Vary", merge_vary(vary, "Accept-Encoding") or vary[0]))
+    return kept

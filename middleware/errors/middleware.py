@@ -6,8 +6,7 @@ import logging
 import os
 import pkgutil
 import sys
-from collections.abc import Iterable, Iterator, Mapping
-from functools import partial
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from werkzeug.exceptions import HTTPException
@@ -28,6 +27,7 @@ from middleware.headers import merge_vary
 from middleware.options import check_bool, check_names, check_str, check_type
 from middleware.wsgi import (
     ExcInfo,
+    OptExcInfo,
     Response,
     close_once,
     is_file_wrapper,
@@ -117,53 +117,88 @@ class ErrorPageMiddleware:
                                                  optional=True)
         self._environ_id_key = (None if self.request_id_header is None else
                                 "HTTP_" + self.request_id_header.upper().replace("-", "_"))
+        self._publish_id_key = self._environ_id_key != DEFAULT_ID_KEY
         self._keep_exact = frozenset(n.lower() for n in self.keep_headers if not n.endswith("*"))
         self._keep_prefixes = tuple(n[:-1].lower() for n in self.keep_headers if n.endswith("*"))
         self._reporter = Reporter(self.logger, self.notify, secret_pattern(self.scrub))
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        # Held: an error status can still become a page, and a failure before the first chunk
-        # a clean 500. A success goes on when the body is known or its first chunk is in hand.
-        if self._environ_id_key != DEFAULT_ID_KEY:
+        # A success goes on to the server at once, as if this layer were not there (write()
+        # streams, nothing is copied or read); an error status is held, to become a page. No
+        # byte leaves before the first body chunk (PEP 3333), so a failure up to that chunk
+        # is still answered with a 500 page: start_response(..., exc_info) replaces a success.
+        if self._publish_id_key:
             environ[ID_HEADER_KEY] = self._environ_id_key  # for current_request_id()
-        response = Response(start_response, hold=True)
-        app_iter: Iterable[bytes] | None = None
-        head: list[bytes] | None = None
-        rest: Iterator[bytes] | None = None
-        try:
-            app_iter = self.app(environ, response.start_response)
-            body = response.known_body(app_iter)
-            if body is None and not is_file_wrapper(app_iter, environ):
-                # write() data already is the first byte: past it, a failure is mid-stream.
-                # A generator that starts the response on its first step is started by peek.
-                head, rest = ([], iter(app_iter)) if any(response.written) else peek(app_iter)
-            if not response.status:
-                raise RuntimeError("the application returned without calling start_response")
-            code = response.status_code
-        except Exception:  # noqa: BLE001 - logged by _fail, answered with a 500 page
-            if app_iter is not None:
-                self._close_quietly(app_iter, environ)
-            return self._fail(environ, start_response,
-                              sys.exc_info())  # type: ignore[arg-type]
-        if code >= 400:
-            return self._error_response(response, code, app_iter, body, head, rest, environ)
-        if head is None:
-            return response.send(app_iter)
-        return response.send(resume(head, rest, app_iter,  # type: ignore[arg-type]
-                                    partial(self._streaming, environ)))
+        held: Any = None  # the status of a success passed on, or a held error's tuple
 
-    def _error_response(self, response: Response, code: int, app_iter: Iterable[bytes],
-                        body: list[bytes] | None, head: list[bytes] | None,
-                        rest: Iterator[bytes] | None, environ: WSGIEnvironment
-                        ) -> Iterable[bytes]:
+        def capture(status: str, headers: list[tuple[str, str]],
+                    exc_info: OptExcInfo | None = None) -> Callable[[bytes], object]:
+            nonlocal held
+            if held is not None:
+                if exc_info is None:
+                    raise AssertionError("start_response called a second time without exc_info")
+                if type(held) is str:
+                    # The server has a success: it replaces it, or re-raises if it is out.
+                    write = start_response(status, headers, exc_info)
+                    if status[0] not in "45":
+                        return write
+            if status[0] in "45":
+                written: list[bytes] = []
+                held = (status, headers, exc_info, written)
+                return written.append
+            held = status
+            return start_response(status, headers, exc_info)
+
+        try:
+            app_iter = self.app(environ, capture)
+        except Exception:  # noqa: BLE001 - logged by _fail, answered with a 500 page
+            return self._fail(environ, start_response, sys.exc_info())  # type: ignore[arg-type]
+        if isinstance(app_iter, (list, tuple)) or is_file_wrapper(app_iter, environ):
+            if type(held) is str:
+                return app_iter  # a success, started already
+            head: list[bytes] | None = None
+            rest: Iterator[bytes] | None = None
+        else:
+            try:
+                if type(held) is tuple and any(held[3]):
+                    head, rest = [], iter(app_iter)  # held write() data is the first byte
+                else:
+                    # A generator that starts the response on its first step is started here.
+                    head, rest = peek(app_iter)
+            except Exception:  # noqa: BLE001 - logged by _fail, answered with a 500 page
+                self._close_quietly(app_iter, environ)
+                return self._fail(environ, start_response,
+                                  sys.exc_info())  # type: ignore[arg-type]
+            if type(held) is str:
+                return resume(head, rest, app_iter, lambda: self._streaming(environ))
+        if held is None:
+            return self._not_started(environ, start_response, app_iter)
+        return self._error_response(Response.held(start_response, *held), app_iter, head, rest,
+                                    environ)
+
+    def _not_started(self, environ: WSGIEnvironment, start_response: StartResponse,
+                     app_iter: Iterable[bytes]) -> list[bytes]:
+        """The application returned (and its first chunk came) without ``start_response``."""
+        self._close_quietly(app_iter, environ)
+        try:
+            raise RuntimeError("the application returned without calling start_response")
+        except RuntimeError:
+            return self._fail(environ, start_response, sys.exc_info())  # type: ignore[arg-type]
+
+    def _error_response(self, response: Response, app_iter: Iterable[bytes],
+                        head: list[bytes] | None, rest: Iterator[bytes] | None,
+                        environ: WSGIEnvironment) -> Iterable[bytes]:
         """An error status from the application: log it, replace its body or tag it."""
+        code = response.status_code
         rid = self.request_id(environ)
         if response.exc_info is not None:
             # The application caught its own exception and restarted with exc_info: log it.
             self._reporter.exception(response.exc_info, environ, rid, _BEFORE)
         elif code >= 500:
             self._reporter.server_error(response.status, environ, rid)
-        if head is not None:
+        if head is None:
+            body = response.known_body(app_iter)
+        else:
             body = None if any(head) else [*response.written]
         if self._replaceable(response, body, environ):
             return self._replace(response, app_iter, code, environ, rid)
@@ -172,7 +207,7 @@ class ErrorPageMiddleware:
         if head is None:
             return response.send(app_iter)
         return response.send(resume(head, rest, app_iter,  # type: ignore[arg-type]
-                                    partial(self._streaming, environ)))
+                                    lambda: self._streaming(environ)))
 
     def request_id(self, environ: WSGIEnvironment) -> str:
         """The request id (drawn on first use, then kept in ``environ``)."""
@@ -239,13 +274,20 @@ class ErrorPageMiddleware:
             # crash. Keep its Allow / WWW-Authenticate / Retry-After.
             code = exc.code
             kept = [(k, v) for k, v in exc.get_headers(environ) if self._keep(k)]
-        if code >= 500:
-            self._reporter.exception(exc_info, environ, rid, _BEFORE)
         page = self._pages.render(code, negotiate(environ.get("HTTP_ACCEPT")), rid)
         headers = self._page_headers(page.content_type, len(page.body), rid, kept)
-        # exc_info: should the headers somehow be out already, the server re-raises instead
-        # of sending a second set (PEP 3333).
-        start_response(page.status, headers, exc_info)
+        when = _BEFORE
+        try:
+            # exc_info: a success the application started is replaced; if its headers are out
+            # already (it used write()), the server re-raises and cuts the response (PEP 3333).
+            start_response(page.status, headers, exc_info)
+        except BaseException as raised:
+            if raised is exc:
+                when = _STREAMING
+            raise
+        finally:
+            if code >= 500:
+                self._reporter.exception(exc_info, environ, rid, when)
         return [page.body]
 
     def _streaming(self, environ: WSGIEnvironment) -> None:
