@@ -73,6 +73,7 @@ __all__ = [
     "Body",
     "Response",
     "call_app",
+    "check_restart",
     "close_once",
     "is_file_wrapper",
     "peek",
@@ -86,6 +87,16 @@ def is_file_wrapper(app_iter: object, environ: WSGIEnvironment) -> bool:
     """Whether ``app_iter`` is the server's ``wsgi.file_wrapper`` (keep it for sendfile)."""
     wrapper = environ.get("wsgi.file_wrapper")
     return isinstance(wrapper, type) and isinstance(app_iter, wrapper)
+
+
+def check_restart(started: object, exc_info: OptExcInfo | None) -> None:
+    """PEP 3333: once a response was started, only a call with ``exc_info`` may start it again.
+
+    Every layer that wraps ``start_response`` itself (rather than through :class:`Response`)
+    calls this on a second call, so the rule and its error live here only.
+    """
+    if started and exc_info is None:
+        raise AssertionError("start_response called a second time without exc_info")
 
 
 def status_code(status: str) -> int:
@@ -219,7 +230,7 @@ class Response:
                 self.restarted = True
                 return self._server(status, headers, exc_info)
         elif self.status:
-            raise AssertionError("start_response called a second time without exc_info")
+            check_restart(self.status, exc_info)  # raises: a second start needs exc_info
         self.status, self.headers, self._own = status, headers, False
         self.exc_info = None if exc_info is None or exc_info[0] is None else exc_info
         if self._on_start is not None:

@@ -197,6 +197,22 @@ def test_start_response_twice_without_exc_info_is_refused():
         passthrough(app)(make_environ(), lambda *a: None)
 
 
+@pytest.mark.parametrize("status", ["200 OK", "404 Not Found"])
+def test_error_pages_refuse_a_second_start_response_without_exc_info(status):
+    """The error layer wraps start_response itself (no Response): the same PEP 3333 rule."""
+    from middleware import ErrorPageMiddleware
+
+    def app(environ, start_response):
+        start_response(status, [("Content-Type", "text/plain")])
+        start_response(status, [("Content-Type", "text/plain")])
+        return [b"x"]
+
+    sent = []
+    body = ErrorPageMiddleware(app)(make_environ(), lambda *a: sent.append(a))
+    # the app's second call raised inside it: the layer answers with its 500 page
+    assert sent[-1][0].startswith("500") and b"".join(body)
+
+
 def test_on_start_edits_headers_and_keeps_write_streaming():
     sent = []
 

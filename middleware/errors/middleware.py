@@ -29,6 +29,7 @@ from middleware.wsgi import (
     ExcInfo,
     OptExcInfo,
     Response,
+    check_restart,
     close_once,
     is_file_wrapper,
     peek,
@@ -135,8 +136,7 @@ class ErrorPageMiddleware:
                     exc_info: OptExcInfo | None = None) -> Callable[[bytes], object]:
             nonlocal held
             if held is not None:
-                if exc_info is None:
-                    raise AssertionError("start_response called a second time without exc_info")
+                check_restart(held, exc_info)
                 if type(held) is str:
                     # The server has a success: it replaces it, or re-raises if it is out.
                     write = start_response(status, headers, exc_info)
