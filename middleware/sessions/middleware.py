@@ -290,9 +290,10 @@ class _Request:
         self.started = True
         session = self.session
         session.freeze()
-        if not session.accessed and self.failure is None:
-            return status, headers  # untouched: nothing to add, nothing to save
-        if self.failure is None:
+        failure = self.failure
+        if failure is None:
+            if not session.accessed:
+                return status, headers  # untouched: nothing to add, nothing to save
             headers = _vary_cookie(headers)
             state = session.state
             if state is None or int(status[:3]) >= 500:
@@ -323,9 +324,9 @@ class _Request:
             return None
         if value is None:
             return None
-        cookie = middleware.set_cookie(environ, value,
-                                       middleware.backend.remaining(state, time.time()))
-        limit = middleware.backend.max_cookie_size
+        backend = middleware.backend
+        cookie = middleware.set_cookie(environ, value, backend.remaining(state, time.time()))
+        limit = backend.max_cookie_size
         if len(cookie) > limit:
             logger.error("session not saved: its cookie would be %d bytes, over the %d a "
                          "browser keeps (%s %s from %s); keys: %s. Use a server-side store.",
