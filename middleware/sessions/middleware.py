@@ -227,14 +227,16 @@ class SessionMiddleware:
         value = match.group(1) if match else request_cookies(environ).get(self.cookie_name)
         return value or None
 
-    def set_cookie(self, environ: WSGIEnvironment, value: str, max_age: int) -> str:
-        """The ``Set-Cookie`` value for ``value`` (``""``: delete the cookie)."""
+    def set_cookie(self, environ: WSGIEnvironment, value: str, max_age: int,
+                   now: float | None = None) -> str:
+        """The ``Set-Cookie`` value for ``value`` (``""``: delete the cookie); ``now`` is the
+        time the caller already read, if any."""
         secure = (environ.get("wsgi.url_scheme") == "https" if self.secure == "auto"
                   else bool(self.secure))
         if not value:
             return (f"{self.cookie_name}=; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0"
                     f"{self._attributes[secure]}")
-        expires_at = int(time.time()) + max_age
+        expires_at = int(time.time() if now is None else now) + max_age
         cached = self._expires
         if cached[0] != expires_at:  # one date per second, not one per response
             cached = self._expires = (expires_at, http_date(expires_at))
@@ -325,7 +327,8 @@ class _Request:
         if value is None:
             return None
         backend = middleware.backend
-        cookie = middleware.set_cookie(environ, value, backend.remaining(state, time.time()))
+        now = time.time()
+        cookie = middleware.set_cookie(environ, value, backend.remaining(state, now), now)
         limit = backend.max_cookie_size
         if len(cookie) > limit:
             logger.error("session not saved: its cookie would be %d bytes, over the %d a "
