@@ -8,6 +8,7 @@ import hashlib
 import json
 import logging
 import secrets
+import sys
 import time
 from urllib.parse import parse_qsl
 
@@ -293,6 +294,53 @@ def test_vary_cookie_is_appended_to_an_existing_vary():
         return [b""]
     response = Client(SessionMiddleware(app, KEY)).get("/")
     assert response.headers["Vary"] == "Accept-Encoding, Cookie"
+
+
+@pytest.mark.parametrize(("lines", "expected"), [
+    (["Accept-Encoding", "Accept-Language"], ["Accept-Encoding, Accept-Language, Cookie"]),
+    (["*"], ["*"]),
+    (["cookie"], ["cookie"]),
+])
+def test_vary_lines_are_merged_into_one_and_the_app_list_is_left_alone(lines, expected):
+    seen = []
+
+    def app(environ, start_response):
+        get_session(environ)["x"] = 1
+        headers = [("Content-Type", "text/plain"), *(("Vary", line) for line in lines),
+                   ("X-After", "1")]
+        seen.append(list(headers))
+        start_response("200 OK", headers)
+        seen.append(headers)
+        return [b""]
+    response = Client(SessionMiddleware(app, KEY)).get("/")
+    assert response.headers.getlist("Vary") == expected
+    assert response.headers["X-After"] == "1" and len(set_cookies(response)) == 1
+    assert seen[0] == seen[1]  # the application's list was not edited
+
+
+def test_a_second_start_response_needs_exc_info_and_then_passes_through():
+    def app(environ, start_response):
+        get_session(environ)["x"] = 1
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        with pytest.raises(AssertionError):
+            start_response("200 OK", [("Content-Type", "text/plain")])
+        try:
+            raise ValueError("late")
+        except ValueError:
+            start_response("500 Internal Server Error", [("Content-Type", "text/plain")],
+                           sys.exc_info())
+        return [b"failed"]
+    calls = []
+
+    def server_start(status, headers, exc_info=None):
+        calls.append((status, headers, exc_info))
+    body = SessionMiddleware(app, KEY)(EnvironBuilder("/").get_environ(), server_start)
+    assert list(body) == [b"failed"]
+    (first, headers, _), (second, again, exc_info) = calls
+    assert first == "200 OK" and [k for k, _ in headers].count("Set-Cookie") == 1
+    # the restart goes to the server as the application sent it: no second cookie
+    assert second.startswith("500") and again == [("Content-Type", "text/plain")]
+    assert exc_info is not None and exc_info[0] is ValueError
 
 
 # -- bad cookies: a fresh session and a log line, never an error --------------------------------

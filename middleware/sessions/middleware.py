@@ -26,6 +26,7 @@ from middleware.config import (
 )
 from middleware.cookies import request_cookies
 from middleware.environ import SESSION_OVERSIZE
+from middleware.headers import merge_vary
 from middleware.logsafe import for_log
 from middleware.options import check_bool, check_choice, check_keys, check_number, check_str
 from middleware.scrubbing import mask_url
@@ -37,10 +38,10 @@ from middleware.sessions.session import ENVIRON_KEY, Session, SessionState
 from middleware.sessions.signing import SignedSerializer
 from middleware.sessions.sqlite import SQLiteStore
 from middleware.sessions.store import SessionStore, StoreUnavailable, check_store
-from middleware.wsgi import Response, close_once, simple_response
+from middleware.wsgi import HeaderList, OptExcInfo, check_restart, close_once, simple_response
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
 
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
@@ -192,8 +193,19 @@ class SessionMiddleware:
                  start_response: StartResponse) -> Iterable[bytes]:
         request = _Request(self, environ)
         environ[ENVIRON_KEY] = request.session
+
+        # A closure rather than a Response and its bound method per request: this layer only
+        # adds header lines when the response starts, it never holds one.
+        def start(status: str, headers: HeaderList,
+                  exc_info: OptExcInfo | None = None) -> Callable[[bytes], object]:
+            if request.started:  # PEP 3333: only a restart with exc_info, passed on as is
+                check_restart(True, exc_info)
+            else:
+                status, headers = request.respond(status, headers)
+            return start_response(status, headers, exc_info)
+
         try:
-            app_iter = self.app(environ, Response(start_response, request.respond).start_response)
+            app_iter = self.app(environ, start)
         except StoreUnavailable as exc:
             return request.unavailable(start_response, exc)
         if request.failure is None:
@@ -215,14 +227,16 @@ class SessionMiddleware:
         value = match.group(1) if match else request_cookies(environ).get(self.cookie_name)
         return value or None
 
-    def set_cookie(self, environ: WSGIEnvironment, value: str, max_age: int) -> str:
-        """The ``Set-Cookie`` value for ``value`` (``""``: delete the cookie)."""
+    def set_cookie(self, environ: WSGIEnvironment, value: str, max_age: int,
+                   now: float | None = None) -> str:
+        """The ``Set-Cookie`` value for ``value`` (``""``: delete the cookie); ``now`` is the
+        time the caller already read, if any."""
         secure = (environ.get("wsgi.url_scheme") == "https" if self.secure == "auto"
                   else bool(self.secure))
         if not value:
             return (f"{self.cookie_name}=; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0"
                     f"{self._attributes[secure]}")
-        expires_at = int(time.time()) + max_age
+        expires_at = int(time.time() if now is None else now) + max_age
         cached = self._expires
         if cached[0] != expires_at:  # one date per second, not one per response
             cached = self._expires = (expires_at, http_date(expires_at))
@@ -269,34 +283,37 @@ class _Request:
         state.had_cookie = True
         return state
 
-    def respond(self, response: Response) -> None:
-        """At ``start_response``: save, add ``Vary`` and the cookie, or become the 503."""
-        if self.started:  # a second start_response (with exc_info): already done
-            return
+    def respond(self, status: str, headers: HeaderList) -> tuple[str, HeaderList]:
+        """At ``start_response``: save, add ``Vary`` and the cookie, or become the 503.
+
+        Returns the status and headers to start the response with; ``headers`` is the
+        application's list and is never edited (a copy is returned when something is added).
+        """
         self.started = True
         session = self.session
         session.freeze()
-        if not session.accessed and self.failure is None:
-            return  # untouched: nothing to add, nothing to save
-        if self.failure is None:
-            response.vary("Cookie")
+        failure = self.failure
+        if failure is None:
+            if not session.accessed:
+                return status, headers  # untouched: nothing to add, nothing to save
+            headers = _vary_cookie(headers)
             state = session.state
-            if state is None or response.status_code >= 500:
-                return  # never save what a failed request did
+            if state is None or int(status[:3]) >= 500:
+                return status, headers  # never save what a failed request did
             try:
                 cookie = self.save(state)
             except StoreUnavailable as exc:
                 self.fail(exc)
             else:
                 if cookie:
-                    response.add("Set-Cookie", cookie)
-                return
+                    headers.append(("Set-Cookie", cookie))
+                return status, headers
         if self.returned:
             # the body is already with the server: it cannot become the 503 page any more
             raise self.error  # type: ignore[misc]
         self.replaced = True
         self.log_unavailable()
-        response.replace_headers("503 Service Unavailable", list(_HEADERS_503))
+        return "503 Service Unavailable", list(_HEADERS_503)
 
     def save(self, state: SessionState) -> str | None:
         """Let the backend save; the ``Set-Cookie`` line to send, if any."""
@@ -309,9 +326,10 @@ class _Request:
             return None
         if value is None:
             return None
-        cookie = middleware.set_cookie(environ, value,
-                                       middleware.backend.remaining(state, time.time()))
-        limit = middleware.backend.max_cookie_size
+        backend = middleware.backend
+        now = time.time()
+        cookie = middleware.set_cookie(environ, value, backend.remaining(state, now), now)
+        limit = backend.max_cookie_size
         if len(cookie) > limit:
             logger.error("session not saved: its cookie would be %d bytes, over the %d a "
                          "browser keeps (%s %s from %s); keys: %s. Use a server-side store.",
@@ -347,6 +365,22 @@ class _Request:
         return simple_response(start_response, "503 Service Unavailable", _PAGE_503,
                                "text/html; charset=utf-8", _HEADERS_503[2:],
                                exc_info)  # type: ignore[arg-type]  # raised: it has a traceback
+
+
+def _vary_cookie(headers: HeaderList) -> HeaderList:
+    """A copy of ``headers`` with ``Cookie`` in ``Vary`` (merged into one line, never twice)."""
+    for name, _ in headers:
+        if name.lower() == "vary":
+            break
+    else:  # the common case: no Vary yet, one list built
+        return [*headers, ("Vary", "Cookie")]
+    merged = merge_vary([v for k, v in headers if k.lower() == "vary"], "Cookie")
+    if merged is None:
+        return list(headers)
+    # the merged line in the place of the first Vary, the others dropped
+    first = next(i for i, (k, _) in enumerate(headers) if k.lower() == "vary")
+    return [*headers[:first], ("Vary", merged),
+            *((k, v) for k, v in headers[first + 1:] if k.lower() != "vary")]
 
 
 def _cookie_domain_ok(domain: str) -> bool:

@@ -38,6 +38,10 @@ __all__ = ["ENVIRON_KEY", "Session", "SessionState", "get_session"]
 ENVIRON_KEY = SESSION
 
 
+#: the exact types JSON stores as they are (bool is its own type, not int, here)
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def _json_safe(value: Any, depth: int = 0) -> bool:
     """Whether ``json`` stores ``value`` faithfully (cheaper than a trial ``json.dumps``)."""
     if isinstance(value, (str, int, float)) or value is None:  # also bool and subclasses
@@ -146,9 +150,12 @@ class Session(MutableMapping[str, Any]):
         if self._frozen:
             raise RuntimeError("the session was changed after start_response: the cookie "
                                "has already been sent, change the session before responding")
-        self._data()
+        state = self._state
+        if state is None:
+            self._data()
+            state = self._state
         self.modified = True
-        return self._state  # type: ignore[return-value]
+        return state  # type: ignore[return-value]
 
     # -- mapping ---------------------------------------------------------------------------
 
@@ -158,7 +165,8 @@ class Session(MutableMapping[str, Any]):
     def __setitem__(self, key: str, value: Any) -> None:
         if not isinstance(key, str):
             raise TypeError(f"session keys must be strings, got {key!r}")
-        if not _json_safe(value):
+        # the common values (exact str, int, float, bool, None) without the recursive check
+        if type(value) not in _SCALARS and not _json_safe(value):
             raise TypeError(f"session[{key!r}]: the value must be JSON-serialisable (dict "
                             f"with str keys, list, str, int, float, bool, None), got "
                             f"{type(value).__name__}")
