@@ -11,6 +11,7 @@ from __future__ import annotations
 import pytest
 from werkzeug.test import Client
 
+from django_support import configure_django
 from middleware.sessions import MemoryStore, SessionMiddleware, get_session
 
 KEY = "integration-test-key-0123456789abcdef"
@@ -200,14 +201,7 @@ ENGINE_MIDDLEWARE = ["middleware.integrations.django.SessionMiddleware"]
 @pytest.fixture
 def django_wsgi():
     """``make(**settings)``: Django's WSGI application with these settings overridden."""
-    import django
-    from django.conf import settings
-
-    if not settings.configured:
-        settings.configure(DEBUG=False, SECRET_KEY="django-test-only", ALLOWED_HOSTS=["*"],
-                           ROOT_URLCONF=__name__, MIDDLEWARE=[], INSTALLED_APPS=[],
-                           USE_TZ=True)
-        django.setup()
+    configure_django()
     from django.core.wsgi import get_wsgi_application
     from django.test.utils import override_settings
 

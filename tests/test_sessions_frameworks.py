@@ -12,6 +12,7 @@ import pytest
 from werkzeug.test import Client
 
 from browser import dump_dom
+from django_support import configure_django
 from middleware.sessions import MemoryStore, RedisStore, SessionMiddleware, get_session
 from middleware.sessions.middleware import ID_SALT
 from middleware.sessions.signing import SignedSerializer
@@ -107,14 +108,7 @@ urlpatterns: list = []
 
 @pytest.fixture(scope="module")
 def django_app():
-    import django
-    from django.conf import settings
-
-    if not settings.configured:
-        settings.configure(DEBUG=False, SECRET_KEY="django-test-only", ALLOWED_HOSTS=["*"],
-                           ROOT_URLCONF=__name__, MIDDLEWARE=[], INSTALLED_APPS=[],
-                           USE_TZ=True)
-        django.setup()
+    configure_django()
     from django.core.wsgi import get_wsgi_application
     from django.test.utils import override_settings
 

@@ -151,16 +151,19 @@ def test_write_callable_data_comes_first_and_in_order():
         assert serve(middleware(app), make_environ()).body.lower() == b"one two three"
 
 
-def test_exc_info_before_anything_was_sent_replaces_the_headers():
-    def app(environ, start_response):
-        start_response("200 OK", [("Content-Type", "text/html")])
-        try:
-            raise AppError("x")
-        except AppError:
-            start_response("500 Internal Server Error", [("Content-Type", "text/plain")],
-                           sys.exc_info())
-        return [b"failed"]
+def restarting_app(environ, start_response):
+    """Starts a success, fails before any body, and restarts as a 500 with ``exc_info``."""
+    start_response("200 OK", [("Content-Type", "text/html")])
+    try:
+        raise AppError("x")
+    except AppError:
+        start_response("500 Internal Server Error", [("Content-Type", "text/plain")],
+                       sys.exc_info())
+    return [b"failed"]
 
+
+def test_exc_info_before_anything_was_sent_replaces_the_headers():
+    app = restarting_app
     result = serve(passthrough(app), make_environ())
     assert result.status.startswith("500")
     assert result.header("Content-Type") == "text/plain"
@@ -402,15 +405,7 @@ def test_header_edits_copy_the_apps_list_and_work_by_name_in_any_case():
 
 
 def test_a_restart_with_exc_info_runs_on_start_again_on_the_new_headers():
-    def app(environ, start_response):
-        start_response("200 OK", [("Content-Type", "text/html")])
-        try:
-            raise AppError("x")
-        except AppError:
-            start_response("500 Internal Server Error", [("Content-Type", "text/plain")],
-                           sys.exc_info())
-        return [b"failed"]
-
+    app = restarting_app
     def wrapped(environ, start_response):
         response = Response(start_response, lambda r: r.add("X-Seen", r.status[:3]), hold=True)
         return response.send(call_app(app, environ, response))
